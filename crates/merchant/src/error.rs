@@ -1,0 +1,139 @@
+//! Every failure the merchant backend answers, as `{error_code, error_message}` with a stable
+//! code. The widget shows shoppers a message of its own, in their language, chosen by the code.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mobilepay_wire::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("malformed JSON body: {0}")]
+    InvalidJson(String),
+    #[error("order_id is not a valid order reference")]
+    InvalidOrderId,
+    #[error("unknown order")]
+    OrderNotFound,
+    #[error("unknown session, or wrong capability")]
+    SessionNotFound,
+    #[error("webhook signature missing or invalid")]
+    InvalidSignature,
+    #[error("webhook body is not a MOBILE-PAY event")]
+    InvalidWebhook,
+    #[error("MOBILE-PAY is unreachable")]
+    ProviderUnavailable,
+    #[error("MOBILE-PAY is rate limiting this merchant")]
+    ProviderBusy { retry_after: Duration },
+    #[error("MOBILE-PAY refused the request: {0}")]
+    ProviderError(String),
+    #[error("no such route")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("internal error")]
+    Internal,
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::InvalidJson(_) | Error::InvalidOrderId | Error::InvalidWebhook => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::OrderNotFound | Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Error::ProviderUnavailable | Error::ProviderError(_) => StatusCode::BAD_GATEWAY,
+            Error::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, documented code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidJson(_) => "INVALID_JSON",
+            Error::InvalidOrderId => "INVALID_ORDER_ID",
+            Error::OrderNotFound => "ORDER_NOT_FOUND",
+            Error::SessionNotFound => "SESSION_NOT_FOUND",
+            Error::InvalidSignature => "INVALID_SIGNATURE",
+            Error::InvalidWebhook => "INVALID_WEBHOOK",
+            Error::ProviderUnavailable => "PAYMENT_PROVIDER_UNAVAILABLE",
+            Error::ProviderBusy { .. } => "PAYMENT_PROVIDER_BUSY",
+            Error::ProviderError(_) => "PAYMENT_PROVIDER_ERROR",
+            Error::NotFound => "NOT_FOUND",
+            Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Error::Internal => "INTERNAL_ERROR",
+        }
+    }
+
+    fn message(&self) -> &'static str {
+        match self {
+            Error::InvalidJson(_) => "The request body is not the expected JSON",
+            Error::InvalidOrderId => "order_id must be 1 to 64 letters, digits, '-' or '_'",
+            Error::OrderNotFound => "No order has this order_id",
+            Error::SessionNotFound => "No such checkout session",
+            Error::InvalidSignature => "Webhook signature missing or invalid",
+            Error::InvalidWebhook => "The webhook body is not a MOBILE-PAY event",
+            Error::ProviderUnavailable => "The payment service cannot be reached; try again",
+            Error::ProviderBusy { .. } => "The payment service is busy; try again shortly",
+            Error::ProviderError(_) => "The payment service refused the payment",
+            Error::NotFound => "No such resource",
+            Error::MethodNotAllowed => "Method not allowed",
+            Error::Internal => "Internal error",
+        }
+    }
+}
+
+impl From<JsonRejection> for Error {
+    fn from(rejection: JsonRejection) -> Self {
+        Error::InvalidJson(rejection.body_text())
+    }
+}
+
+impl From<mobilepay_client::Error> for Error {
+    fn from(error: mobilepay_client::Error) -> Self {
+        // The detail goes to the log; the shopper's browser gets a stable code only.
+        tracing::error!(%error, "MOBILE-PAY call failed");
+        match error {
+            mobilepay_client::Error::Transport(_) => Error::ProviderUnavailable,
+            mobilepay_client::Error::RateLimited { retry_after } => {
+                Error::ProviderBusy { retry_after }
+            }
+            mobilepay_client::Error::Unauthorized { error_code }
+            | mobilepay_client::Error::Api { error_code, .. } => Error::ProviderError(error_code),
+            mobilepay_client::Error::Decode { status } => {
+                Error::ProviderError(format!("undecodable answer ({status})"))
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::debug!(error = %self, "request refused");
+        }
+        let body = Json(ApiError {
+            error_code: self.code().to_owned(),
+            error_message: self.message().to_owned(),
+        });
+        let mut response = (self.status(), body).into_response();
+        if let Error::ProviderBusy { retry_after } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// `Json` whose rejection is our error shape rather than axum's plain text.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(Error))]
+pub struct ApiJson<T>(pub T);
