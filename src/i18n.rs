@@ -75,7 +75,10 @@ impl Texts {
 
 fn lookup(table: &[(&str, &'static str)], code: Option<&str>) -> Option<&'static str> {
     let code = code?;
-    table.iter().find(|(c, _)| *c == code).map(|(_, text)| *text)
+    table
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, text)| *text)
 }
 
 pub static FR: Texts = Texts {
@@ -91,11 +94,20 @@ pub static FR: Texts = Texts {
     reasons: &[("INSUFFICIENT_FUNDS", "Solde insuffisant")],
     reason_other: "Le paiement n'a pas abouti.",
     errors: &[
-        ("NETWORK_ERROR", "Connexion impossible. Vérifiez votre réseau et réessayez."),
+        (
+            "NETWORK_ERROR",
+            "Connexion impossible. Vérifiez votre réseau et réessayez.",
+        ),
         ("ORDER_NOT_FOUND", "Cette commande est introuvable."),
         ("INVALID_ORDER_ID", "Cette commande est introuvable."),
-        ("PAYMENT_PROVIDER_UNAVAILABLE", "Le service de paiement est indisponible. Réessayez dans un instant."),
-        ("PAYMENT_PROVIDER_BUSY", "Le service de paiement est très sollicité. Réessayez dans un instant."),
+        (
+            "PAYMENT_PROVIDER_UNAVAILABLE",
+            "Le service de paiement est indisponible. Réessayez dans un instant.",
+        ),
+        (
+            "PAYMENT_PROVIDER_BUSY",
+            "Le service de paiement est très sollicité. Réessayez dans un instant.",
+        ),
         ("STREAM_CLOSED", "Le suivi du paiement a été interrompu."),
     ],
     error_other: "Une erreur est survenue. Réessayez.",
@@ -114,11 +126,20 @@ pub static EN: Texts = Texts {
     reasons: &[("INSUFFICIENT_FUNDS", "Insufficient funds")],
     reason_other: "The payment did not go through.",
     errors: &[
-        ("NETWORK_ERROR", "Cannot connect. Check your network and try again."),
+        (
+            "NETWORK_ERROR",
+            "Cannot connect. Check your network and try again.",
+        ),
         ("ORDER_NOT_FOUND", "This order cannot be found."),
         ("INVALID_ORDER_ID", "This order cannot be found."),
-        ("PAYMENT_PROVIDER_UNAVAILABLE", "The payment service is unavailable. Try again in a moment."),
-        ("PAYMENT_PROVIDER_BUSY", "The payment service is busy. Try again in a moment."),
+        (
+            "PAYMENT_PROVIDER_UNAVAILABLE",
+            "The payment service is unavailable. Try again in a moment.",
+        ),
+        (
+            "PAYMENT_PROVIDER_BUSY",
+            "The payment service is busy. Try again in a moment.",
+        ),
         ("STREAM_CLOSED", "Following the payment was interrupted."),
     ],
     error_other: "Something went wrong. Try again.",
@@ -142,9 +163,15 @@ mod tests {
         for texts in [&FR, &EN] {
             let codes = |t: &Texts| t.errors.iter().map(|(c, _)| *c).collect::<Vec<_>>();
             assert_eq!(codes(texts), codes(&FR));
-            assert_ne!(texts.failure_reason(Some("INSUFFICIENT_FUNDS")), texts.reason_other);
+            assert_ne!(
+                texts.failure_reason(Some("INSUFFICIENT_FUNDS")),
+                texts.reason_other
+            );
         }
-        assert_eq!(FR.failure_reason(Some("INSUFFICIENT_FUNDS")), "Solde insuffisant");
+        assert_eq!(
+            FR.failure_reason(Some("INSUFFICIENT_FUNDS")),
+            "Solde insuffisant"
+        );
         assert_eq!(FR.failure_reason(Some("SOMETHING_NEW")), FR.reason_other);
         assert_eq!(EN.error("UNHEARD_OF"), EN.error_other);
     }

@@ -94,8 +94,7 @@ pub fn Checkout(
         stream.set_value(None);
         state.set(State::Loading);
         leptos::task::spawn_local(async move {
-            let created =
-                api::create_session(&endpoint.get_value(), &order_id.get_value()).await;
+            let created = api::create_session(&endpoint.get_value(), &order_id.get_value()).await;
             match created {
                 Ok(session) => {
                     let follow = !session.status.is_final();

@@ -23,11 +23,7 @@ pub fn path(payload: &str) -> Option<(String, usize)> {
                     x += 1;
                 }
                 let run = x - start;
-                d.push_str(&format!(
-                    "M{} {}h{run}v1h-{run}z",
-                    start + QUIET,
-                    y + QUIET
-                ));
+                d.push_str(&format!("M{} {}h{run}v1h-{run}z", start + QUIET, y + QUIET));
             } else {
                 x += 1;
             }
@@ -57,7 +53,10 @@ mod tests {
         let (d, size) = path("http://127.0.0.1:8090/wallet/PAYABCDEFGHJKLM").expect("encodes");
         // Version 3 (29 modules) fits this URL at level M; plus 4 modules each side.
         assert_eq!(size, 29 + 2 * QUIET);
-        assert!(d.starts_with(&format!("M{QUIET} {QUIET}h7v1h-7z")), "finder pattern first: {d}");
+        assert!(
+            d.starts_with(&format!("M{QUIET} {QUIET}h7v1h-7z")),
+            "finder pattern first: {d}"
+        );
     }
 
     #[test]

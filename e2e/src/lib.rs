@@ -1,1 +1,85 @@
-//! End-to-end tests live in `tests/`; this crate has no library code.
+//! The whole product wired together in one process: the MOBILE-PAY sandbox delivering its
+//! webhooks to the merchant backend, which serves the demo store and the built widget. Used by
+//! the end-to-end tests (on port 0) and by `cargo xtask demo` (on 8090 and 8080).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mobilepay_client::ApiKey;
+use mobilepay_client::webhook::Verifier;
+use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// A running sandbox and merchant backend. Dropping it shuts both down.
+#[derive(Debug)]
+pub struct Stack {
+    pub sandbox_url: String,
+    pub store_url: String,
+    stop: watch::Sender<bool>,
+}
+
+impl Stack {
+    /// Starts both servers on the given addresses (`127.0.0.1:0` for any free port), the
+    /// backend serving the widget built into `widget_dir`.
+    pub async fn start(
+        sandbox_addr: &str,
+        merchant_addr: &str,
+        widget_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Stack> {
+        let sandbox = TcpListener::bind(sandbox_addr)
+            .await
+            .with_context(|| format!("binding the sandbox to {sandbox_addr}"))?;
+        let merchant = TcpListener::bind(merchant_addr)
+            .await
+            .with_context(|| format!("binding the merchant backend to {merchant_addr}"))?;
+        let sandbox_url = format!("http://{}", sandbox.local_addr()?);
+        let store_url = format!("http://{}", merchant.local_addr()?);
+        let (stop, _) = watch::channel(false);
+
+        let sandbox_config = mobilepay_sandbox::Config {
+            webhook_url: Some(format!("{store_url}/webhooks/mobilepay")),
+            ..mobilepay_sandbox::Config::default()
+        };
+        let merchant_config = mobilepay_merchant::Config {
+            public_url: None,
+            mobilepay_url: sandbox_url.clone(),
+            api_key: ApiKey::new(DEMO_MERCHANT_KEY),
+            merchant_id: DEMO_MERCHANT_ID.to_owned(),
+            webhooks: Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
+            widget_dir,
+        };
+        tokio::spawn(log_failure(
+            "sandbox",
+            mobilepay_sandbox::run(sandbox, sandbox_config, stopped(&stop)),
+        ));
+        tokio::spawn(log_failure(
+            "merchant backend",
+            mobilepay_merchant::run(merchant, merchant_config, stopped(&stop)),
+        ));
+        Ok(Stack {
+            sandbox_url,
+            store_url,
+            stop,
+        })
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+fn stopped(stop: &watch::Sender<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut rx = stop.subscribe();
+    async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+async fn log_failure(name: &'static str, server: impl Future<Output = anyhow::Result<()>>) {
+    if let Err(error) = server.await {
+        eprintln!("{name} stopped: {error:#}");
+    }
+}

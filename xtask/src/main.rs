@@ -1,1 +1,247 @@
-fn main() {}
+//! `cargo xtask …`: the project's tasks, in Rust, so that nothing but cargo is needed to start.
+//!
+//! - `demo`: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
+//! - `test`: the one gate — fmt, clippy, native tests, browser tests, end-to-end tests.
+//! - `bench`: the figures we track (the widget's download size).
+//! - `build-widget`: the widget alone, into `target/widget/`.
+//!
+//! Set-up installs what a fresh machine lacks: the wasm target, `wasm-bindgen-cli` at exactly
+//! Cargo.lock's version, and (as root, from Debian) Chromium and its driver.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+mod bench;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench::run(&root()),
+        Some("build-widget") => {
+            ensure_wasm_tools()?;
+            build_widget(&root()).map(|_| ())
+        }
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test|bench|build-widget>");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The workspace root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Where the built widget goes, as the merchant backend serves it under `/widget/`.
+pub fn widget_dir(root: &Path) -> PathBuf {
+    root.join("target").join("widget")
+}
+
+/// Runs `cmd`, echoing it, and fails unless it succeeds.
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("$ {}", render(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {}", render(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed ({status})", render(cmd));
+    }
+    Ok(())
+}
+
+fn render(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The wasm target and `wasm-bindgen-cli` at Cargo.lock's version.
+fn ensure_wasm_tools() -> anyhow::Result<()> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let wanted = locked_version("wasm-bindgen")?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
+        // Not `--locked`: one of the CLI's locked dependencies is missing from the registry
+        // mirror here (TOOLCHAIN.md).
+        run(cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    }
+    Ok(())
+}
+
+/// The version of `package` that Cargo.lock pins.
+fn locked_version(package: &str) -> anyhow::Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock
+        .find(&needle)
+        .with_context(|| format!("{package} is not in Cargo.lock"))?
+        + needle.len();
+    let end = lock[start..].find('"').context("Cargo.lock is malformed")?;
+    Ok(lock[start..start + end].to_owned())
+}
+
+/// Chromium and chromedriver, from Debian's packages: installed when missing and we are root.
+fn ensure_chromium() -> anyhow::Result<()> {
+    let have = |bin: &str| Path::new(bin).exists();
+    if have(CHROMIUM) && have(CHROMEDRIVER) {
+        return Ok(());
+    }
+    let root_user = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !root_user {
+        bail!(
+            "the browser tests need Debian's Chromium and its driver: \
+             `sudo apt-get install chromium chromium-driver`"
+        );
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Builds the widget in release for wasm32 and runs wasm-bindgen; returns the output folder.
+pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
+    run(cargo().args([
+        "build",
+        "--package",
+        "mobilepay-checkout",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let out = widget_dir(root);
+    let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/mobilepay_checkout.wasm");
+    run(Command::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--remove-name-section",
+            "--remove-producers-section",
+        ])
+        .arg("--out-dir")
+        .arg(&out)
+        .arg(&wasm))?;
+    std::fs::copy(
+        root.join("www/mobilepay-checkout.js"),
+        out.join("mobilepay-checkout.js"),
+    )
+    .context("copying the custom element")?;
+    Ok(out)
+}
+
+fn demo() -> anyhow::Result<()> {
+    ensure_wasm_tools()?;
+    let widget = build_widget(&root())?;
+    tokio::runtime::Runtime::new()?.block_on(async {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info,tower_http=warn".into()),
+            )
+            .init();
+        let stack =
+            mobilepay_e2e::Stack::start("127.0.0.1:8090", "127.0.0.1:8080", Some(widget)).await?;
+        use mobilepay_sandbox::accounts::*;
+        println!(
+            "\n  Demo store (merchant backend + widget): {store}/\n  \
+             MOBILE-PAY sandbox API:                 {sandbox}/api/v1/…\n  \
+             Sandbox login:    {DEMO_EMAIL} / {DEMO_PASSWORD}\n  \
+             Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit)\n  \
+             merchant_id:      {DEMO_MERCHANT_ID}\n\n  \
+             Open the store, then pay by opening the QR code's URL (the sandbox wallet page),\n  \
+             or: curl -X POST {sandbox}/sandbox/v1/payments/<payment-id>/pay \
+             -H 'content-type: application/json' -d '{{\"outcome\":\"success\"}}'\n\n  \
+             Ctrl-C stops everything.\n",
+            store = stack.store_url,
+            sandbox = stack.sandbox_url,
+        );
+        tokio::signal::ctrl_c().await?;
+        drop(stack);
+        // Let both servers finish their graceful shutdown.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Ok(())
+    })
+}
+
+fn test() -> anyhow::Result<()> {
+    ensure_wasm_tools()?;
+    ensure_chromium()?;
+    let root = root();
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy",
+        "--package",
+        "mobilepay-checkout",
+        "--all-targets",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let widget = build_widget(&root)?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("MOBILEPAY_WIDGET_DIR", &widget)
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("CHROMIUM", CHROMIUM))?;
+    run(cargo()
+        .args([
+            "test",
+            "--package",
+            "mobilepay-checkout",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
+        .env("CHROMEDRIVER", CHROMEDRIVER))?;
+    eprintln!("xtask test: all checks passed");
+    Ok(())
+}

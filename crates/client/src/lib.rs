@@ -92,7 +92,11 @@ impl Client {
 
     /// Sends a POST with an `Idempotency-Key` that stays the same across retries, so a retried
     /// request can never create a second payment.
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Error> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
         let url = format!("{}{path}", self.base_url);
         let idempotency_key = random_key();
         let mut attempt = 1;

@@ -18,7 +18,11 @@ impl ApiKey {
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Enough of a prefix to tell test from live keys in a log, never the key.
-        let kind = if self.0.starts_with("sk_live_") { "sk_live_" } else { "sk_test_" };
+        let kind = if self.0.starts_with("sk_live_") {
+            "sk_live_"
+        } else {
+            "sk_test_"
+        };
         write!(f, "ApiKey({kind}…redacted)")
     }
 }

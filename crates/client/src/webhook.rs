@@ -40,7 +40,11 @@ impl Verifier {
     }
 
     /// Checks the signature over the raw `body`, then parses it.
-    pub fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent, VerifyError> {
+    pub fn verify(
+        &self,
+        headers: &http::HeaderMap,
+        body: &[u8],
+    ) -> Result<WebhookEvent, VerifyError> {
         let mut missing = false;
         let mut verified = false;
         for secret in &self.secrets {

@@ -43,7 +43,9 @@ impl Error {
             Error::InvalidJson(_) | Error::InvalidOrderId | Error::InvalidWebhook => {
                 StatusCode::BAD_REQUEST
             }
-            Error::OrderNotFound | Error::SessionNotFound | Error::NotFound => StatusCode::NOT_FOUND,
+            Error::OrderNotFound | Error::SessionNotFound | Error::NotFound => {
+                StatusCode::NOT_FOUND
+            }
             Error::InvalidSignature => StatusCode::UNAUTHORIZED,
             Error::ProviderUnavailable | Error::ProviderError(_) => StatusCode::BAD_GATEWAY,
             Error::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,

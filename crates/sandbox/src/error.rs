@@ -79,7 +79,9 @@ impl Error {
                 "Clé de production refusée : le bac à sable n'accepte que les clés sk_test_…".into()
             }
             Error::InvalidJson(_) => "Corps JSON invalide".into(),
-            Error::InvalidField { field, reason } => format!("Paramètre {field} invalide : {reason}"),
+            Error::InvalidField { field, reason } => {
+                format!("Paramètre {field} invalide : {reason}")
+            }
             Error::MerchantMismatch => {
                 "Ce merchant_id n'appartient pas au compte de la clé API".into()
             }

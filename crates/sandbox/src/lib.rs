@@ -78,7 +78,10 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/api/v1/payments/qr", post(payments::create_qr))
-        .route("/sandbox/v1/payments/{payment_id}/pay", post(payments::simulate_pay))
+        .route(
+            "/sandbox/v1/payments/{payment_id}/pay",
+            post(payments::simulate_pay),
+        )
         .route("/wallet/{payment_id}", get(wallet::page))
         .route("/wallet/{payment_id}/pay", post(wallet::pay))
         .fallback(|| async { Error::NotFound })

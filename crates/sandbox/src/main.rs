@@ -9,8 +9,7 @@ use mobilepay_sandbox::{Config, accounts};
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let addr = std::env::var("SANDBOX_ADDR").unwrap_or_else(|_| "127.0.0.1:8090".to_owned());

@@ -114,9 +114,7 @@ pub fn settle(
     let at = now();
     let (payment, event) = {
         let mut payments = lock(state);
-        let payment = payments
-            .get_mut(payment_id)
-            .ok_or(Error::PaymentNotFound)?;
+        let payment = payments.get_mut(payment_id).ok_or(Error::PaymentNotFound)?;
         payment.refresh(at);
         match payment.status {
             PaymentStatus::Pending => {}
@@ -146,7 +144,11 @@ pub fn settle(
         };
         (payment.clone(), event)
     };
-    tracing::info!(payment_id, ?outcome, "QR payment settled by the simulated shopper");
+    tracing::info!(
+        payment_id,
+        ?outcome,
+        "QR payment settled by the simulated shopper"
+    );
     state.webhooks.send(event, rfc3339(at));
     Ok(payment.to_wire(&state.public_url))
 }

@@ -37,7 +37,9 @@ impl Sender {
     pub fn new(url: Option<String>, secret: &str) -> anyhow::Result<Self> {
         let signer = standardwebhooks::Webhook::new(secret)
             .map_err(|_| anyhow::anyhow!("the webhook secret is not `whsec_` + base64"))?;
-        let http = reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build()?;
+        let http = reqwest::Client::builder()
+            .timeout(ATTEMPT_TIMEOUT)
+            .build()?;
         Ok(Sender {
             url,
             signer: Arc::new(signer),
@@ -93,7 +95,10 @@ async fn deliver(
             .post(url)
             .header("content-type", "application/json")
             .header(standardwebhooks::HEADER_WEBHOOK_ID, msg_id)
-            .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, timestamp.to_string())
+            .header(
+                standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+                timestamp.to_string(),
+            )
             .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
             .body(body.to_vec())
             .send()

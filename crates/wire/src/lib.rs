@@ -55,7 +55,10 @@ mod tests {
         assert_eq!(format_amount(999), "999\u{a0}FCFA");
         assert_eq!(format_amount(1_000), "1\u{202f}000\u{a0}FCFA");
         assert_eq!(format_amount(25_000), "25\u{202f}000\u{a0}FCFA");
-        assert_eq!(format_amount(5_000_000), "5\u{202f}000\u{202f}000\u{a0}FCFA");
+        assert_eq!(
+            format_amount(5_000_000),
+            "5\u{202f}000\u{202f}000\u{a0}FCFA"
+        );
         assert_eq!(
             format_amount(u64::MAX),
             "18\u{202f}446\u{202f}744\u{202f}073\u{202f}709\u{202f}551\u{202f}615\u{a0}FCFA"

@@ -95,15 +95,15 @@ impl<'de> Deserialize<'de> for WebhookEvent {
             data,
         } = Repr::deserialize(deserializer)?;
         let kind = match event.as_str() {
-            TRANSFER_COMPLETED => {
-                EventKind::TransferCompleted(serde_json::from_value(data).map_err(D::Error::custom)?)
-            }
+            TRANSFER_COMPLETED => EventKind::TransferCompleted(
+                serde_json::from_value(data).map_err(D::Error::custom)?,
+            ),
             PAYMENT_RECEIVED => {
                 EventKind::PaymentReceived(serde_json::from_value(data).map_err(D::Error::custom)?)
             }
-            TRANSACTION_FAILED => {
-                EventKind::TransactionFailed(serde_json::from_value(data).map_err(D::Error::custom)?)
-            }
+            TRANSACTION_FAILED => EventKind::TransactionFailed(
+                serde_json::from_value(data).map_err(D::Error::custom)?,
+            ),
             _ => EventKind::Unknown { event, data },
         };
         Ok(WebhookEvent { timestamp, kind })
@@ -172,7 +172,8 @@ mod tests {
 
     #[test]
     fn an_unknown_event_type_is_kept_rather_than_rejected() {
-        let body = r#"{"event":"refund.created","timestamp":"2026-02-26T10:30:00Z","data":{"x":1}}"#;
+        let body =
+            r#"{"event":"refund.created","timestamp":"2026-02-26T10:30:00Z","data":{"x":1}}"#;
         let event: WebhookEvent = serde_json::from_str(body).expect("parses");
         assert_eq!(event.kind.name(), "refund.created");
         assert_eq!(serde_json::to_string(&event).expect("serializes"), body);

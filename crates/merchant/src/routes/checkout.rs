@@ -8,8 +8,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use mobilepay_wire::api::CreateQrPayment;
 use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
@@ -160,9 +160,7 @@ fn status_stream(
         let mut follow = follow?;
         if follow.first {
             // Expiry may be due already: the first event must be the true status.
-            follow
-                .session
-                .expire_if_due(OffsetDateTime::now_utc());
+            follow.session.expire_if_due(OffsetDateTime::now_utc());
         } else {
             let until_expiry = (follow.session.expires_at - OffsetDateTime::now_utc())
                 .try_into()

@@ -20,8 +20,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(store::page))
         .route("/store.css", get(store::stylesheet))
         .route("/checkout/sessions", post(checkout::create))
-        .route("/checkout/sessions/{session_id}/status", get(checkout::status))
-        .route("/checkout/sessions/{session_id}/events", get(checkout::events))
+        .route(
+            "/checkout/sessions/{session_id}/status",
+            get(checkout::status),
+        )
+        .route(
+            "/checkout/sessions/{session_id}/events",
+            get(checkout::events),
+        )
         .route("/webhooks/mobilepay", post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }));
     if let Some(dir) = &state.config.widget_dir {

@@ -50,7 +50,10 @@ pub async fn page(State(state): State<Arc<AppState>>) -> Response {
         order_id = order.id,
     );
     (
-        [(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(STORE_CSP))],
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(STORE_CSP),
+        )],
         Html(html),
     )
         .into_response()

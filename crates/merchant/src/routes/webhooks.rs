@@ -40,16 +40,18 @@ pub async fn receive(
             Some(session) => session.finish(SessionStatus::Paid, None),
             None => false,
         },
-        EventKind::TransactionFailed(data) => match state.sessions.for_payment(&data.transaction_id) {
-            Some(session) => session.finish(
-                SessionStatus::Failed,
-                Some(Failure {
-                    error_code: data.error_code.clone(),
-                    error_message: data.error_message.clone(),
-                }),
-            ),
-            None => false,
-        },
+        EventKind::TransactionFailed(data) => {
+            match state.sessions.for_payment(&data.transaction_id) {
+                Some(session) => session.finish(
+                    SessionStatus::Failed,
+                    Some(Failure {
+                        error_code: data.error_code.clone(),
+                        error_message: data.error_message.clone(),
+                    }),
+                ),
+                None => false,
+            }
+        }
         EventKind::TransferCompleted(_) | EventKind::Unknown { .. } => false,
     };
     tracing::info!(event = event.kind.name(), changed, "webhook accepted");
