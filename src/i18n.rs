@@ -85,7 +85,7 @@ pub static FR: Texts = Texts {
     loading: "Préparation du paiement…",
     scan: "Scannez ce code avec l'application MOBILE-PAY pour payer.",
     awaiting: "En attente du paiement…",
-    paid: "Paiement reçu. Merci !",
+    paid: "Paiement reçu. Merci\u{202f}!",
     failed: "Le paiement a échoué",
     expired: "Ce code a expiré.",
     retry: "Réessayer",

@@ -205,7 +205,7 @@ fn announcement(texts: &'static Texts, state: &State) -> String {
             SessionStatus::AwaitingPayment => texts.awaiting.to_owned(),
             SessionStatus::Paid => texts.paid.to_owned(),
             SessionStatus::Failed => format!(
-                "{} : {}",
+                "{}\u{a0}: {}",
                 texts.failed,
                 texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str()))
             ),

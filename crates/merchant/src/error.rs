@@ -126,10 +126,10 @@ impl IntoResponse for Error {
             error_message: self.message().to_owned(),
         });
         let mut response = (self.status(), body).into_response();
-        if let Error::ProviderBusy { retry_after } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Error::ProviderBusy { retry_after } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

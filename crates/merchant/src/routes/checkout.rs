@@ -40,10 +40,10 @@ pub async fn create(
         .order(&body.order_id)
         .ok_or(Error::OrderNotFound)?;
     let _creating = state.sessions.creating.lock().await;
-    if let Some(session) = state.sessions.for_order(&order.id) {
-        if session.resumable() {
-            return Ok((StatusCode::OK, Json(wire(&state, &session))));
-        }
+    if let Some(session) = state.sessions.for_order(&order.id)
+        && session.resumable()
+    {
+        return Ok((StatusCode::OK, Json(wire(&state, &session))));
     }
     let payment = state
         .mobilepay
