@@ -78,7 +78,10 @@ pub async fn create_qr(
     if body.merchant_id != auth.account.merchant_id {
         return Err(Error::MerchantMismatch);
     }
-    let created_at = now();
+    // Whole seconds, as the wire writes them: the expiry enforced is exactly the one announced,
+    // not up to a second later.
+    let at = now();
+    let created_at = at.replace_nanosecond(0).unwrap_or(at);
     let payment = Payment {
         id: random_id("PAY", 12),
         merchant_id: body.merchant_id,

@@ -1,0 +1,569 @@
+//! The client against the real sandbox, and against tiny fake servers for what the sandbox does
+//! not do on demand (rate limits, broken answers); then webhook verification. Every server runs
+//! in-process on `127.0.0.1:0`.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mobilepay_client::webhook::{Verifier, VerifyError};
+use mobilepay_client::{ApiKey, Client, Error};
+use mobilepay_wire::api::{CreateQrPayment, PaymentStatus, QrPayment};
+use mobilepay_wire::webhook::EventKind;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const MERCHANT_KEY: &str = "sk_test_demo_merchant";
+/// The longest a call that should answer at once (or after its own short retries) may take.
+const PROMPTLY: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A server running in-process until this is dropped.
+struct Running {
+    url: String,
+    _shutdown: oneshot::Sender<()>,
+}
+
+async fn bind() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let url = format!(
+        "http://{}",
+        listener.local_addr().expect("the listener's address")
+    );
+    (listener, url)
+}
+
+/// The real sandbox, with its default configuration.
+async fn spawn_sandbox() -> Running {
+    let (listener, url) = bind().await;
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(mobilepay_sandbox::run(
+        listener,
+        mobilepay_sandbox::Config::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        url,
+        _shutdown: shutdown,
+    }
+}
+
+/// A fake MOBILE-PAY whose `POST /api/v1/payments/qr` answers `answer(n)` to its `n`th call
+/// (from 0), and records the headers of every call.
+struct FakeApi {
+    server: Running,
+    calls: Arc<Mutex<Vec<HeaderMap>>>,
+}
+
+async fn spawn_fake(answer: impl Fn(usize) -> Response + Send + Sync + 'static) -> FakeApi {
+    let (listener, url) = bind().await;
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&calls);
+    let answer = Arc::new(answer);
+    let app = axum::Router::new().route(
+        "/api/v1/payments/qr",
+        axum::routing::post(move |headers: HeaderMap| {
+            let n = {
+                let mut calls = recorded.lock().expect("the fake's lock");
+                calls.push(headers);
+                calls.len() - 1
+            };
+            let answer = Arc::clone(&answer);
+            async move { answer(n) }
+        }),
+    );
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    FakeApi {
+        server: Running {
+            url,
+            _shutdown: shutdown,
+        },
+        calls,
+    }
+}
+
+impl FakeApi {
+    fn client(&self) -> Client {
+        Client::new(&self.server.url, ApiKey::new(MERCHANT_KEY))
+    }
+
+    fn calls(&self) -> Vec<HeaderMap> {
+        self.calls.lock().expect("the fake's lock").clone()
+    }
+}
+
+fn header_of<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("the {name} header"))
+}
+
+fn seed_request() -> CreateQrPayment {
+    CreateQrPayment {
+        amount: 25_000,
+        description: "Purchase".to_owned(),
+        merchant_id: "MERCHANT123".to_owned(),
+    }
+}
+
+fn created() -> Response {
+    let payment = QrPayment {
+        payment_id: "PAYFAKE".to_owned(),
+        status: PaymentStatus::Pending,
+        amount: 25_000,
+        currency: "FCFA".to_owned(),
+        description: "Purchase".to_owned(),
+        merchant_id: "MERCHANT123".to_owned(),
+        qr_code: "http://sandbox.test/wallet/PAYFAKE".to_owned(),
+        created_at: "2026-02-26T10:30:00Z".to_owned(),
+        expires_at: "2026-02-26T10:45:00Z".to_owned(),
+    };
+    (StatusCode::CREATED, Json(payment)).into_response()
+}
+
+fn too_many_requests(retry_after: Option<&str>) -> Response {
+    let body = Json(json!({"error_code": "RATE_LIMITED", "error_message": "Trop de requêtes"}));
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            seconds.parse().expect("a header value"),
+        );
+    }
+    response
+}
+
+/// Bounds a call that must end by itself.
+async fn promptly<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(PROMPTLY, call)
+        .await
+        .expect("the call ended in time")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against the sandbox
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn creating_a_qr_payment_returns_the_pending_payment() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+
+    let payment = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("the payment is created");
+
+    assert_eq!(payment.status, PaymentStatus::Pending);
+    assert_eq!(payment.amount, 25_000);
+    assert_eq!(payment.currency, "FCFA");
+    assert_eq!(payment.merchant_id, "MERCHANT123");
+    assert_eq!(
+        payment.qr_code,
+        format!("{}/wallet/{}", sandbox.url, payment.payment_id)
+    );
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_trailing_slash_works_the_same() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&format!("{}/", sandbox.url), ApiKey::new(MERCHANT_KEY));
+
+    let payment = promptly(client.create_qr_payment(&seed_request())).await;
+
+    assert!(payment.is_ok(), "{payment:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_unauthorized() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&sandbox.url, ApiKey::new("sk_test_wrong"));
+
+    let error = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect_err("the key is refused");
+
+    assert!(
+        matches!(&error, Error::Unauthorized { error_code } if error_code == "INVALID_API_KEY"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_live_key_is_unauthorized_by_the_sandbox() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&sandbox.url, ApiKey::new("sk_live_abc123def456"));
+
+    let error = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect_err("the key is refused");
+
+    assert!(
+        matches!(&error, Error::Unauthorized { error_code } if error_code == "LIVE_KEY_REFUSED"),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains("abc123def456"));
+}
+
+#[tokio::test]
+async fn another_merchants_id_is_an_api_error_with_status_403() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+    let request = CreateQrPayment {
+        merchant_id: "MERCHANT999".to_owned(),
+        ..seed_request()
+    };
+
+    let error = promptly(client.create_qr_payment(&request))
+        .await
+        .expect_err("the merchant_id is refused");
+
+    assert!(
+        matches!(&error, Error::Api { status: 403, error_code, .. } if error_code == "MERCHANT_MISMATCH"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_amount_is_an_api_error_with_the_sandbox_message() {
+    let sandbox = spawn_sandbox().await;
+    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+    let request = CreateQrPayment {
+        amount: 0,
+        ..seed_request()
+    };
+
+    let error = promptly(client.create_qr_payment(&request))
+        .await
+        .expect_err("the amount is refused");
+
+    let Error::Api {
+        status,
+        error_code,
+        error_message,
+    } = error
+    else {
+        panic!("an Api error, not {error:?}");
+    };
+    assert_eq!(status, 400);
+    assert_eq!(error_code, "INVALID_PARAMETER");
+    assert!(error_message.contains("amount"), "{error_message}");
+}
+
+#[tokio::test]
+async fn an_unreachable_base_url_is_a_transport_error() {
+    // A port that was free a moment ago: nothing listens there any more.
+    let (listener, url) = bind().await;
+    drop(listener);
+    let client = Client::new(&url, ApiKey::new(MERCHANT_KEY));
+
+    let error = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect_err("nothing answers");
+
+    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Against fakes: rate limits, headers, broken answers
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_rate_limited_request_is_retried_after_retry_after_with_the_same_idempotency_key() {
+    let fake = spawn_fake(|n| {
+        if n == 0 {
+            too_many_requests(Some("1"))
+        } else {
+            created()
+        }
+    })
+    .await;
+    let started = Instant::now();
+
+    let payment = promptly(fake.client().create_qr_payment(&seed_request()))
+        .await
+        .expect("the retry succeeds");
+
+    assert_eq!(payment.payment_id, "PAYFAKE");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured ({:?})",
+        started.elapsed()
+    );
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    let first = header_of(&calls[0], "idempotency-key");
+    assert!(!first.is_empty());
+    assert_eq!(first, header_of(&calls[1], "idempotency-key"));
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_persists_is_returned_after_three_attempts() {
+    let fake = spawn_fake(|_| too_many_requests(Some("0"))).await;
+
+    let error = promptly(fake.client().create_qr_payment(&seed_request()))
+        .await
+        .expect_err("still rate limited");
+
+    assert!(
+        matches!(error, Error::RateLimited { retry_after } if retry_after == Duration::ZERO),
+        "{error:?}"
+    );
+    assert_eq!(fake.calls().len(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_too_long_to_wait_is_returned_to_the_caller_at_once() {
+    let fake = spawn_fake(|_| too_many_requests(Some("3600"))).await;
+
+    let error = promptly(fake.client().create_qr_payment(&seed_request()))
+        .await
+        .expect_err("rate limited");
+
+    assert!(
+        matches!(error, Error::RateLimited { retry_after } if retry_after == Duration::from_secs(3600)),
+        "{error:?}"
+    );
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn the_key_is_sent_as_a_bearer_token_and_each_call_has_its_own_idempotency_key() {
+    let fake = spawn_fake(|_| created()).await;
+    let client = fake.client();
+
+    promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("created");
+    promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("created");
+
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    for call in &calls {
+        assert_eq!(
+            header_of(call, "authorization"),
+            "Bearer sk_test_demo_merchant"
+        );
+        assert!(header_of(call, "content-type").starts_with("application/json"));
+    }
+    assert_ne!(
+        header_of(&calls[0], "idempotency-key"),
+        header_of(&calls[1], "idempotency-key")
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
+    for (status, expected) in [(StatusCode::OK, 200), (StatusCode::BAD_GATEWAY, 502)] {
+        let fake = spawn_fake(move |_| {
+            (status, axum::response::Html("<h1>Bad Gateway</h1>")).into_response()
+        })
+        .await;
+
+        let error = promptly(fake.client().create_qr_payment(&seed_request()))
+            .await
+            .expect_err("not JSON");
+
+        assert!(
+            matches!(error, Error::Decode { status } if status == expected),
+            "{error:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets stay secret
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_api_key_never_shows_in_debug_output() {
+    let shown = format!("{:?}", ApiKey::new("sk_test_secret123"));
+
+    assert!(!shown.contains("secret123"), "{shown}");
+    assert!(shown.contains("redacted"), "{shown}");
+}
+
+#[test]
+fn a_live_key_is_told_apart_from_a_test_key_without_showing_it() {
+    let shown = format!("{:?}", ApiKey::new("sk_live_secret123"));
+
+    assert!(shown.contains("sk_live_"), "{shown}");
+    assert!(!shown.contains("secret123"), "{shown}");
+}
+
+#[test]
+fn a_client_never_shows_its_key_in_debug_output() {
+    let client = Client::new("http://127.0.0.1:9", ApiKey::new("sk_test_secret123"));
+
+    let shown = format!("{client:?}");
+
+    assert!(!shown.contains("secret123"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook verification
+// ---------------------------------------------------------------------------------------------
+
+const OLD_SECRET: &str = mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
+const NEW_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const OTHER_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+const PAYMENT_RECEIVED: &str = r#"{"event":"payment.received","timestamp":"2026-02-26T10:30:00Z","data":{"payment_id":"PAY123456","amount":25000,"payer":"+225XXXXXXXXX","status":"received"}}"#;
+
+fn unix_now() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970");
+    i64::try_from(since_epoch.as_secs()).expect("seconds fit in i64")
+}
+
+/// The headers MOBILE-PAY sends with `body`, signed with `secret` at `timestamp`.
+fn signed(secret: &str, timestamp: i64, body: &str) -> HeaderMap {
+    let msg_id = "msg_2V8bqXkq7Cz5jLk8";
+    let signature = standardwebhooks::Webhook::new(secret)
+        .expect("a valid secret")
+        .sign(msg_id, timestamp, body.as_bytes())
+        .expect("a signature");
+    let mut headers = HeaderMap::new();
+    headers.insert("webhook-id", msg_id.parse().expect("a header value"));
+    headers.insert(
+        "webhook-timestamp",
+        timestamp.to_string().parse().expect("a header value"),
+    );
+    headers.insert(
+        "webhook-signature",
+        signature.parse().expect("a header value"),
+    );
+    headers
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(&[OLD_SECRET, NEW_SECRET]).expect("valid secrets")
+}
+
+#[test]
+fn a_body_signed_with_any_of_the_current_secrets_is_accepted_and_parsed() {
+    let verifier = verifier();
+
+    for secret in [OLD_SECRET, NEW_SECRET] {
+        let headers = signed(secret, unix_now(), PAYMENT_RECEIVED);
+        let event = verifier
+            .verify(&headers, PAYMENT_RECEIVED.as_bytes())
+            .expect("verified");
+        let EventKind::PaymentReceived(data) = event.kind else {
+            panic!("a payment.received, not {:?}", event.kind);
+        };
+        assert_eq!(data.payment_id, "PAY123456");
+        assert_eq!(data.amount, 25_000);
+    }
+}
+
+#[test]
+fn a_body_signed_with_a_secret_no_longer_held_is_a_bad_signature() {
+    let headers = signed(OTHER_SECRET, unix_now(), PAYMENT_RECEIVED);
+
+    let result = verifier().verify(&headers, PAYMENT_RECEIVED.as_bytes());
+
+    assert_eq!(result.err(), Some(VerifyError::BadSignature));
+}
+
+#[test]
+fn a_wrong_signature_is_a_bad_signature() {
+    let mut headers = signed(OLD_SECRET, unix_now(), PAYMENT_RECEIVED);
+    headers.insert(
+        "webhook-signature",
+        "v1,R3PTzyfHASBKHH98a7yexTwaJ4yNIcGhFQc1yuN+BPU="
+            .parse()
+            .expect("a header value"),
+    );
+
+    let result = verifier().verify(&headers, PAYMENT_RECEIVED.as_bytes());
+
+    assert_eq!(result.err(), Some(VerifyError::BadSignature));
+}
+
+#[test]
+fn missing_signature_headers_are_reported_as_such() {
+    let complete = signed(OLD_SECRET, unix_now(), PAYMENT_RECEIVED);
+    let verifier = verifier();
+
+    assert_eq!(
+        verifier
+            .verify(&HeaderMap::new(), PAYMENT_RECEIVED.as_bytes())
+            .err(),
+        Some(VerifyError::MissingHeaders)
+    );
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        let mut headers = complete.clone();
+        headers.remove(name);
+        assert_eq!(
+            verifier.verify(&headers, PAYMENT_RECEIVED.as_bytes()).err(),
+            Some(VerifyError::MissingHeaders),
+            "without {name}"
+        );
+    }
+}
+
+#[test]
+fn a_signature_ten_minutes_old_is_a_bad_signature() {
+    let ten_minutes_ago = unix_now() - 600;
+    let headers = signed(OLD_SECRET, ten_minutes_ago, PAYMENT_RECEIVED);
+
+    let result = verifier().verify(&headers, PAYMENT_RECEIVED.as_bytes());
+
+    assert_eq!(result.err(), Some(VerifyError::BadSignature));
+}
+
+#[test]
+fn a_tampered_body_is_a_bad_signature() {
+    let headers = signed(OLD_SECRET, unix_now(), PAYMENT_RECEIVED);
+    let tampered = PAYMENT_RECEIVED.replace("25000", "25");
+
+    let result = verifier().verify(&headers, tampered.as_bytes());
+
+    assert_eq!(result.err(), Some(VerifyError::BadSignature));
+}
+
+#[test]
+fn a_signed_body_that_is_not_a_webhook_is_a_bad_body() {
+    let body = r#"{"hello":"world"}"#;
+    let headers = signed(OLD_SECRET, unix_now(), body);
+
+    let result = verifier().verify(&headers, body.as_bytes());
+
+    assert_eq!(result.err(), Some(VerifyError::BadBody));
+}
+
+#[test]
+fn a_verifier_needs_at_least_one_well_formed_secret() {
+    assert!(Verifier::new::<&str>(&[]).is_err());
+    assert!(Verifier::new(&["whsec_not base64!"]).is_err());
+    assert!(Verifier::new(&[OLD_SECRET, "whsec_%%%"]).is_err());
+}
+
+#[test]
+fn a_verifier_never_shows_its_secrets_in_debug_output() {
+    let shown = format!("{:?}", verifier());
+
+    assert!(!shown.contains("ZGVtby13ZWJob29r"), "{shown}");
+    assert!(!shown.contains("C2FVsBQIhrsc"), "{shown}");
+}
