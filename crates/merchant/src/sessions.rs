@@ -2,7 +2,9 @@
 //! live subscribers of each session's status.
 //!
 //! A status moves only forward — `awaiting_payment` → `paid` | `failed` | `expired` — so a late
-//! or duplicate webhook changes nothing. Every change bumps the session's sequence number, which
+//! or duplicate webhook changes nothing. One exception, because money decides: `expired` →
+//! `paid`, when MOBILE-PAY reports a payment made before the expiry whose webhook arrived after
+//! it (or across a small clock difference between the two servers). Every change bumps the session's sequence number, which
 //! the event stream sends as the SSE `id`.
 
 use std::collections::HashMap;
@@ -57,12 +59,14 @@ impl Session {
         self.status.subscribe()
     }
 
-    /// Moves `awaiting_payment` to the final `to`. Returns whether anything changed: a session
-    /// already final stays as it is.
+    /// Moves `awaiting_payment` to the final `to` (or `expired` to `paid`, see the module doc).
+    /// Returns whether anything changed: otherwise a final session stays as it is.
     pub fn finish(&self, to: SessionStatus, failure: Option<Failure>) -> bool {
         debug_assert!(to.is_final());
         self.status.send_if_modified(|current| {
-            if current.event.status.is_final() {
+            let late_payment =
+                current.event.status == SessionStatus::Expired && to == SessionStatus::Paid;
+            if current.event.status.is_final() && !late_payment {
                 return false;
             }
             current.seq += 1;

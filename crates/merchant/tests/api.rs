@@ -924,6 +924,23 @@ async fn a_duplicate_or_late_webhook_leaves_a_paid_session_paid() {
 }
 
 #[tokio::test]
+async fn a_payment_whose_webhook_arrives_after_the_expiry_still_ends_paid() {
+    let app = spawn_app_with(|sandbox| sandbox.payment_ttl = Duration::ZERO, |_| {}).await;
+    let session = app.new_session().await;
+    assert_eq!(app.status(&session).await.status, SessionStatus::Expired);
+
+    // Paid just before the expiry, delivered just after it: the money decides.
+    app.send_signed_webhook(&payment_received(&session.payment_id, 25_000))
+        .await;
+    assert_eq!(app.status(&session).await.status, SessionStatus::Paid);
+
+    // And a late failure changes nothing after that.
+    app.send_signed_webhook(&transaction_failed(&session.payment_id))
+        .await;
+    assert_eq!(app.status(&session).await.status, SessionStatus::Paid);
+}
+
+#[tokio::test]
 async fn a_payment_received_for_another_amount_does_not_mark_the_session_paid() {
     let app = spawn_app().await;
     let session = app.new_session().await;
