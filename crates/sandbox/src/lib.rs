@@ -1,46 +1,69 @@
-//! The MOBILE-PAY sandbox: MOBILE-PAY's REST API at the seed document's paths, for development,
-//! demos and tests — what Stripe's test mode is to Stripe. It also plays the shopper's phone.
+//! The MOBILE-PAY sandbox: the whole seed API at its exact paths and field names, stateful and
+//! strict, for development, demos and tests — what Stripe's test mode is to Stripe. It also plays
+//! the shopper's phone, and has controls real MOBILE-PAY has not (a clock to advance, webhook
+//! replay). The README says what it does not reproduce.
 //!
 //! # Layout
-//! - [`accounts`]: the demo account and its API keys, and the Bearer authentication extractor.
-//! - [`payments`]: `POST /api/v1/payments/qr` and the shopper simulation
-//!   (`POST /sandbox/v1/payments/{payment_id}/pay`), which settles a payment and fires its webhook.
-//! - [`wallet`]: the wallet page a QR code points at, where a person (or a test) pays by hand.
-//! - [`webhooks`]: signing (Standard Webhooks) and delivery with retries.
-//! - [`error`]: every failure as `{error_code, error_message}`, in French as the seed.
+//! - [`db`], [`clock`]: the SQLite database (one connection: every change is serialized, which
+//!   is what keeps the ledger consistent under concurrent requests) and the sandbox's clock.
+//! - [`accounts`], [`auth`], [`login`], [`ratelimit`], [`idempotency`]: who is calling, how
+//!   often, and the replay of retried POSTs.
+//! - [`ledger`], [`phone`], [`transfers`], [`payments`], [`transactions`]: money.
+//! - [`webhooks`]: the outbox of signed webhooks, delivered and retried by a background worker.
+//! - [`wallet`], [`controls`]: the shopper's phone and the sandbox's own controls.
+//! - [`error`], [`openapi`]: every failure as `{error_code, error_message}` (French, or English
+//!   on `Accept-Language: en`), and the OpenAPI document generated from the routes.
 //!
-//! State lives in memory for now: a restart forgets every payment (see the README's list of what
-//! the sandbox does not reproduce yet).
-//!
-//! Architecture invariant: the sandbox never calls the merchant backend except to deliver
-//! webhooks, and never trusts a caller's claim about which merchant it is: the API key decides.
+//! Architecture invariants: the API key (or login token) decides which account a request acts
+//! for, never a body; an account's balance is the sum of its ledger entries and never negative.
 
 pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod controls;
+pub mod db;
 pub mod error;
+pub mod idempotency;
+pub mod ledger;
+pub mod login;
+pub mod openapi;
 pub mod payments;
+pub mod phone;
+pub mod ratelimit;
+pub mod transactions;
+pub mod transfers;
 pub mod wallet;
 pub mod webhooks;
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
-use crate::accounts::Accounts;
-use crate::error::Error;
-use crate::payments::Payment;
+use crate::clock::Clock;
+
+/// Where the sandbox keeps its state.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// Gone when the process ends: for tests.
+    InMemory,
+    /// A SQLite file, created if missing: a restart loses nothing.
+    File(PathBuf),
+}
 
 /// How the sandbox is wired to the outside world.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub database: Database,
     /// The base URL shoppers' phones reach the sandbox at, used in QR payloads.
     /// `None`: `http://` and the listener's address.
     pub public_url: Option<String>,
-    /// Where the demo account's webhooks go. `None`: webhooks are recorded but not sent.
+    /// Where the demo account's webhooks go. `Some` replaces what the database holds (the demo's
+    /// wiring); `None` keeps it (set with `PUT /sandbox/v1/webhook-endpoint`).
     pub webhook_url: Option<String>,
     /// The demo account's Standard Webhooks secret (`whsec_…`).
     pub webhook_secret: String,
@@ -54,6 +77,7 @@ pub const DEMO_WEBHOOK_SECRET: &str = "whsec_ZGVtby13ZWJob29rLXNlY3JldC1ub3QtZm9
 impl Default for Config {
     fn default() -> Self {
         Config {
+            database: Database::InMemory,
             public_url: None,
             webhook_url: None,
             webhook_secret: DEMO_WEBHOOK_SECRET.to_owned(),
@@ -66,77 +90,83 @@ impl Default for Config {
 #[derive(Debug)]
 pub struct AppState {
     pub public_url: String,
-    pub accounts: Accounts,
+    pub db: sqlx::SqlitePool,
+    pub clock: Clock,
     pub payment_ttl: Duration,
-    pub webhooks: webhooks::Sender,
-    // One lock for all payments: a payment's check-then-settle must be atomic, and the sandbox's
-    // load is a developer's, not production's.
-    pub payments: Mutex<HashMap<String, Payment>>,
+    pub webhooks: webhooks::Outbox,
+    pub limits: ratelimit::Limits,
+    pub login_throttle: login::Throttle,
+}
+
+impl AppState {
+    /// Now, on the sandbox's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+/// Opens the database (migrating and seeding the demo account) and builds the state for a
+/// sandbox listening on `listener`.
+pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc<AppState>> {
+    let public_url = match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let db = db::connect(&config.database).await?;
+    let clock = Clock::load(&db).await?;
+    accounts::seed_demo(&db, &clock, &config).await?;
+    Ok(Arc::new(AppState {
+        public_url,
+        db,
+        clock,
+        payment_ttl: config.payment_ttl,
+        webhooks: webhooks::Outbox::new()?,
+        limits: ratelimit::Limits::new(),
+        login_throttle: login::Throttle::new(),
+    }))
 }
 
 /// The sandbox's routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/api/v1/payments/qr", post(payments::create_qr))
-        .route(
-            "/sandbox/v1/payments/{payment_id}/pay",
-            post(payments::simulate_pay),
-        )
-        .route("/wallet/{payment_id}", get(wallet::page))
-        .route("/wallet/{payment_id}/pay", post(wallet::pay))
-        .fallback(|| async { Error::NotFound })
-        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                axum::response::IntoResponse::into_response(Error::Internal)
-            },
-        ))
-        .with_state(state)
+    openapi::router(state)
 }
 
-/// Builds the state for a sandbox listening on `listener`.
-pub fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc<AppState>> {
-    let public_url = match config.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", listener.local_addr()?),
-    };
-    Ok(Arc::new(AppState {
-        public_url,
-        accounts: Accounts::demo(),
-        payment_ttl: config.payment_ttl,
-        webhooks: webhooks::Sender::new(config.webhook_url, &config.webhook_secret)?,
-        payments: Mutex::new(HashMap::new()),
-    }))
-}
-
-/// Serves the sandbox on `listener` until `shutdown` completes.
+/// Serves the sandbox on `listener` until `shutdown` completes, with the webhook worker.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = state(&listener, config)?;
+    let state = state(&listener, config).await?;
     tracing::info!(url = %state.public_url, "MOBILE-PAY sandbox listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let worker = tokio::spawn(webhooks::worker(Arc::clone(&state)));
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    worker.abort();
+    result?;
     Ok(())
 }
 
-/// Now, as the sandbox's clock sees it.
-pub(crate) fn now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
-}
-
 /// RFC 3339 with whole seconds, as the seed writes timestamps (`2026-02-26T10:30:00Z`).
-pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
     let at = at.replace_nanosecond(0).unwrap_or(at);
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
+/// [`rfc3339`] of a Unix time in seconds.
+pub fn rfc3339_unix(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .map(rfc3339)
+        .unwrap_or_default()
+}
+
 /// A random identifier: `prefix` and `len` upper-case letters and digits.
-pub(crate) fn random_id(prefix: &str, len: usize) -> String {
+pub fn random_id(prefix: &str, len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
@@ -144,4 +174,13 @@ pub(crate) fn random_id(prefix: &str, len: usize) -> String {
         .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
         .collect();
     format!("{prefix}{tail}")
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -1,9 +1,13 @@
-//! `mobilepay-sandbox`: runs the sandbox on its own. See the crate docs and the README.
+//! `mobilepay-sandbox`: runs the sandbox on its own.
+//!
+//! Environment: `SANDBOX_ADDR` (default `127.0.0.1:8090`), `SANDBOX_DATABASE` (a SQLite file,
+//! default `mobilepay-sandbox.sqlite3`; `:memory:` for none), `SANDBOX_PUBLIC_URL`,
+//! `SANDBOX_WEBHOOK_URL`, `SANDBOX_WEBHOOK_SECRET`, `SANDBOX_PAYMENT_TTL_SECS`.
 
 use std::time::Duration;
 
 use anyhow::Context;
-use mobilepay_sandbox::{Config, accounts};
+use mobilepay_sandbox::{Config, Database, accounts};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,7 +17,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let addr = std::env::var("SANDBOX_ADDR").unwrap_or_else(|_| "127.0.0.1:8090".to_owned());
+    let database = match std::env::var("SANDBOX_DATABASE").as_deref() {
+        Ok(":memory:") => Database::InMemory,
+        Ok(path) => Database::File(path.into()),
+        Err(_) => Database::File("mobilepay-sandbox.sqlite3".into()),
+    };
     let mut config = Config {
+        database,
         public_url: std::env::var("SANDBOX_PUBLIC_URL").ok(),
         webhook_url: std::env::var("SANDBOX_WEBHOOK_URL").ok(),
         ..Config::default()
@@ -31,11 +41,12 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     println!(
-        "MOBILE-PAY sandbox on http://{addr}\n  login {} / {}\n  API keys {} (Marchand), {} (Gratuit)\n  merchant_id {}",
+        "MOBILE-PAY sandbox on http://{addr}\n  login {} / {}\n  API keys {} (Marchand), {} (Gratuit), {} (Entreprise)\n  merchant_id {}",
         accounts::DEMO_EMAIL,
         accounts::DEMO_PASSWORD,
         accounts::DEMO_MERCHANT_KEY,
         accounts::DEMO_FREE_KEY,
+        accounts::DEMO_ENTERPRISE_KEY,
         accounts::DEMO_MERCHANT_ID,
     );
     mobilepay_sandbox::run(listener, config, async {

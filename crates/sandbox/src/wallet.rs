@@ -11,14 +11,18 @@ use axum::response::{Html, IntoResponse, Response};
 use mobilepay_wire::api::{PayOutcome, PaymentStatus};
 use serde::Deserialize;
 
+use crate::error::Lang;
+
 use crate::AppState;
-use crate::payments::{self, Payment};
+use crate::payments::{self, DEFAULT_PAYER, Payment};
+use crate::phone::Phone;
 
 /// `GET /wallet/{payment_id}`.
 pub async fn page(State(state): State<Arc<AppState>>, Path(payment_id): Path<String>) -> Response {
-    match payments::find(&state, &payment_id) {
-        Some(payment) => Html(render(&payment, None)).into_response(),
-        None => not_found(),
+    match payments::find(&state, &payment_id).await {
+        Ok(Some(payment)) => Html(render(&payment, None)).into_response(),
+        Ok(None) => not_found(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -33,13 +37,18 @@ pub async fn pay(
     Path(payment_id): Path<String>,
     Form(form): Form<PayForm>,
 ) -> Response {
-    let notice = match payments::settle(&state, &payment_id, form.outcome, None) {
-        Ok(_) => None,
-        Err(error) => Some(error.body().error_message),
+    let payer = match Phone::parse(DEFAULT_PAYER) {
+        Ok(payer) => payer,
+        Err(error) => return error.into_response(),
     };
-    match payments::find(&state, &payment_id) {
-        Some(payment) => Html(render(&payment, notice.as_deref())).into_response(),
-        None => not_found(),
+    let notice = match payments::settle(&state, &payment_id, form.outcome, &payer).await {
+        Ok(_) => None,
+        Err(error) => Some(error.message(Lang::Fr)),
+    };
+    match payments::find(&state, &payment_id).await {
+        Ok(Some(payment)) => Html(render(&payment, notice.as_deref())).into_response(),
+        Ok(None) => not_found(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -52,16 +61,18 @@ fn not_found() -> Response {
 }
 
 fn render(payment: &Payment, notice: Option<&str>) -> String {
-    let status = match payment.status {
+    let status = match payment.status() {
         PaymentStatus::Pending => "En attente de paiement",
         PaymentStatus::Received => "Payé ✔",
-        PaymentStatus::Failed => "Échoué : solde insuffisant",
+        PaymentStatus::Failed => "Échoué",
         PaymentStatus::Expired => "Expiré",
     };
-    let actions = if payment.status == PaymentStatus::Pending {
+    let actions = if payment.status() == PaymentStatus::Pending {
         format!(
             r#"<form method="post" action="/wallet/{id}/pay"><button name="outcome" value="success">Payer</button>
-<button name="outcome" value="insufficient_funds" class="alt">Simuler : solde insuffisant</button></form>"#,
+<button name="outcome" value="insufficient_funds" class="alt">Simuler : solde insuffisant</button>
+<button name="outcome" value="declined" class="alt">Simuler : transaction refusée</button>
+<button name="outcome" value="cancelled" class="alt">Simuler : paiement annulé</button></form>"#,
             id = escape(&payment.id)
         )
     } else {
@@ -76,7 +87,7 @@ fn render(payment: &Payment, notice: Option<&str>) -> String {
 <p>{description}</p>
 <p>Marchand : {merchant}</p>
 <p class="status">{status}</p>{notice}{actions}"#,
-        amount = mobilepay_wire::format_amount(payment.amount),
+        amount = mobilepay_wire::format_amount(u64::try_from(payment.amount).unwrap_or_default()),
         description = escape(&payment.description),
         merchant = escape(&payment.merchant_id),
     ))

@@ -228,6 +228,20 @@ async fn spawn_receiver(refuse_first: usize) -> WebhookReceiver {
     }
 }
 
+impl TestApp {
+    /// Moves the sandbox's clock forward.
+    async fn advance_clock(&self, seconds: u64) {
+        let response = self
+            .http
+            .post(format!("{}/sandbox/v1/clock/advance", self.address))
+            .json(&json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("the sandbox answers");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}
+
 impl WebhookReceiver {
     /// The next delivery, waiting at most `within`.
     async fn next(&mut self, within: Duration) -> Delivery {
@@ -463,7 +477,9 @@ async fn the_router_answers_errors_in_the_same_shape_without_a_server() {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port on 127.0.0.1");
-    let state = mobilepay_sandbox::state(&listener, Config::default()).expect("a sandbox state");
+    let state = mobilepay_sandbox::state(&listener, Config::default())
+        .await
+        .expect("a sandbox state");
     let router = mobilepay_sandbox::router(state);
 
     let request = Request::post("/api/v1/payments/qr")
@@ -667,7 +683,8 @@ async fn a_refused_webhook_is_retried_with_the_same_id_and_body() {
     assert_eq!(response.status(), StatusCode::OK);
 
     let refused = receiver.next(PROMPTLY).await;
-    // The first retry comes a second after the refusal.
+    // The first retry is due 5 s (±10 %) after the refusal, on the sandbox's clock.
+    app.advance_clock(6).await;
     let retried = receiver.next(PROMPTLY).await;
     assert_eq!(refused.header("webhook-id"), retried.header("webhook-id"));
     assert_eq!(refused.body, retried.body);

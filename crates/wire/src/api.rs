@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/payments/qr`: the seed's body, `{"amount", "description", "merchant_id"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateQrPayment {
     /// Whole FCFA.
     pub amount: u64,
@@ -13,6 +14,7 @@ pub struct CreateQrPayment {
 
 /// A QR payment as MOBILE-PAY answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QrPayment {
     pub payment_id: String,
     pub status: PaymentStatus,
@@ -30,6 +32,7 @@ pub struct QrPayment {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
@@ -40,6 +43,7 @@ pub enum PaymentStatus {
 
 /// `POST /sandbox/v1/payments/{payment_id}/pay`: plays the shopper's phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SimulatePayment {
     pub outcome: PayOutcome,
     /// The shopper's phone, reported as `payer` in `payment.received`.
@@ -49,14 +53,21 @@ pub struct SimulatePayment {
 
 /// How a simulated shopper's payment ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayOutcome {
     Success,
+    /// `INSUFFICIENT_FUNDS`, "Solde insuffisant".
     InsufficientFunds,
+    /// `TRANSACTION_DECLINED`: the shopper's wallet refused it.
+    Declined,
+    /// `PAYMENT_CANCELLED`: the shopper cancelled on the phone.
+    Cancelled,
 }
 
 /// `POST /api/v1/auth/login`: the seed's `{"email", "password"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Login {
     pub email: String,
     pub password: String,
@@ -64,6 +75,7 @@ pub struct Login {
 
 /// A login token, used as a Bearer token like an API key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginToken {
     pub token: String,
     /// Always `Bearer`.
@@ -74,6 +86,7 @@ pub struct LoginToken {
 
 /// `POST /api/v1/transfers/local`: the seed's `{"recipient_phone", "amount", "description"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalTransfer {
     pub recipient_phone: String,
     pub amount: u64,
@@ -84,6 +97,7 @@ pub struct LocalTransfer {
 /// `POST /api/v1/transfers/international`: the seed's
 /// `{"recipient_country", "recipient_phone", "amount"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InternationalTransfer {
     /// ISO 3166-1 alpha-2, e.g. `SN`.
     pub recipient_country: String,
@@ -93,6 +107,7 @@ pub struct InternationalTransfer {
 
 /// A completed transfer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transfer {
     pub transfer_id: String,
     /// `completed`.
@@ -110,6 +125,7 @@ pub struct Transfer {
 
 /// `GET /api/v1/balance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Balance {
     /// Whole FCFA; always the sum of the account's ledger entries, never negative.
     pub balance: u64,
@@ -120,6 +136,7 @@ pub struct Balance {
 
 /// `GET /api/v1/transactions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionPage {
     /// Newest first.
     pub transactions: Vec<Transaction>,
@@ -131,6 +148,7 @@ pub struct TransactionPage {
 
 /// One movement of the account, or an attempt that failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transaction {
     /// The transfer's or payment's id.
     pub transaction_id: String,
@@ -151,6 +169,7 @@ pub struct Transaction {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionKind {
     TransferLocal,
@@ -161,12 +180,14 @@ pub enum TransactionKind {
 
 /// `PUT /sandbox/v1/webhook-endpoint` `{"url"}`: where the account's webhooks go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
     pub url: String,
 }
 
 /// The account's webhook endpoint and its signing secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpointConfig {
     pub url: Option<String>,
     /// `whsec_…`: verify deliveries with it (Standard Webhooks).
@@ -175,6 +196,7 @@ pub struct WebhookEndpointConfig {
 
 /// One webhook and its delivery attempts (`GET /sandbox/v1/webhook-deliveries`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
     /// The `webhook-id` header: the same for every attempt and replay of this event.
     pub delivery_id: String,
@@ -186,11 +208,13 @@ pub struct WebhookDelivery {
     /// RFC 3339: when the next attempt is due, while `pending`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: serde_json::Value,
     pub created_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryAttempt {
     pub at: String,
     /// The endpoint's HTTP status, or none when it could not be reached.
@@ -202,6 +226,7 @@ pub struct DeliveryAttempt {
 
 /// `GET /sandbox/v1/webhook-deliveries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryList {
     pub deliveries: Vec<WebhookDelivery>,
 }
@@ -209,12 +234,14 @@ pub struct WebhookDeliveryList {
 /// `POST /sandbox/v1/clock/advance` `{"seconds"}`: moves the sandbox's clock forward, so that
 /// expiries and webhook retries can be tested without waiting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdvanceClock {
     pub seconds: u64,
 }
 
 /// The sandbox's clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clock {
     /// RFC 3339, UTC, as the sandbox sees it.
     pub now: String,

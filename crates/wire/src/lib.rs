@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 /// `error_code` is stable and documented (the seed's `INSUFFICIENT_FUNDS` style); `error_message`
 /// is for people and may change or be translated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub error_code: String,
     pub error_message: String,

@@ -1,0 +1,137 @@
+//! `Idempotency-Key` on every POST of the API: the same key with the same request answers the
+//! stored response (with `Idempotent-Replayed: true`) and does nothing again; the same key with
+//! another request is a 422; a key whose first request is still running is a 409. Keys are
+//! scoped to the API key or token that sent them and kept 24 hours. A 5xx answer is not stored,
+//! so the request can be retried with the same key.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use crate::auth::Principal;
+use crate::error::Error;
+use crate::{AppState, sha256_hex};
+
+pub const HEADER: &str = "idempotency-key";
+const KEEP_SECONDS: i64 = 24 * 3600;
+const MAX_BODY: usize = 1 << 20;
+
+pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    match handle(&state, request, next).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn handle(state: &AppState, request: Request, next: Next) -> Result<Response, Response> {
+    let key = match request.headers().get(HEADER) {
+        Some(key) if request.method() == Method::POST => key
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| Error::InvalidIdempotencyKey.into_response())?
+            .to_owned(),
+        _ => return Ok(next.run(request).await),
+    };
+    let principal = request
+        .extensions()
+        .get::<Principal>()
+        .map(|p| p.subject.clone())
+        .ok_or_else(|| Error::Internal.into_response())?;
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, MAX_BODY)
+        .await
+        .map_err(|_| Error::InvalidJson("body too large".into()).into_response())?;
+    let fingerprint = sha256_hex(
+        &[
+            parts.method.as_str().as_bytes(),
+            parts.uri.path().as_bytes(),
+            &bytes,
+        ]
+        .concat(),
+    );
+    let now = state.clock.unix();
+    let db = |e: sqlx::Error| Error::Database(e).into_response();
+
+    sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND created_at < ?")
+        .bind(&principal)
+        .bind(&key)
+        .bind(now - KEEP_SECONDS)
+        .execute(&state.db)
+        .await
+        .map_err(db)?;
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_keys (principal, key, request_hash, state, created_at)
+         VALUES (?, ?, ?, 'in_flight', ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&principal)
+    .bind(&key)
+    .bind(&fingerprint)
+    .bind(now)
+    .execute(&state.db)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+
+    if !claimed {
+        let (hash, stored_state, status, body): (String, String, Option<i64>, Option<Vec<u8>>) =
+            sqlx::query_as(
+                "SELECT request_hash, state, response_status, response_body FROM idempotency_keys
+                 WHERE principal = ? AND key = ?",
+            )
+            .bind(&principal)
+            .bind(&key)
+            .fetch_one(&state.db)
+            .await
+            .map_err(db)?;
+        if hash != fingerprint {
+            return Err(Error::IdempotencyKeyReused.into_response());
+        }
+        if stored_state != "completed" {
+            return Err(Error::IdempotencyInProgress.into_response());
+        }
+        let status = status
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let mut response = (status, Body::from(body.unwrap_or_default())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        return Ok(response);
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (parts, body) = response.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let outcome = if parts.status.is_server_error() {
+        sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ?")
+            .bind(&principal)
+            .bind(&key)
+            .execute(&state.db)
+            .await
+    } else {
+        sqlx::query(
+            "UPDATE idempotency_keys SET state = 'completed', response_status = ?, response_body = ?
+             WHERE principal = ? AND key = ?",
+        )
+        .bind(i64::from(parts.status.as_u16()))
+        .bind(bytes.as_ref())
+        .bind(&principal)
+        .bind(&key)
+        .execute(&state.db)
+        .await
+    };
+    if let Err(error) = outcome {
+        tracing::error!(%error, "idempotency record not updated");
+    }
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
