@@ -9,12 +9,16 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mobilepay_client::webhook::{Verifier, VerifyError};
-use mobilepay_client::{ApiKey, Client, Error};
-use mobilepay_wire::api::{CreateQrPayment, PaymentStatus, QrPayment};
+use mobilepay_client::{ApiKey, Client, Error, TransactionQuery, parse_retry_after};
+use mobilepay_sandbox::accounts::{DEMO_EMAIL, DEMO_FREE_KEY, DEMO_OPENING_BALANCE, DEMO_PASSWORD};
+use mobilepay_wire::api::{
+    CreateQrPayment, InternationalTransfer, LocalTransfer, PayOutcome, PaymentStatus, QrPayment,
+    SimulatePayment, TransactionKind,
+};
 use mobilepay_wire::webhook::EventKind;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 const MERCHANT_KEY: &str = "sk_test_demo_merchant";
 /// The longest a call that should answer at once (or after its own short retries) may take.
@@ -66,6 +70,13 @@ struct FakeApi {
 }
 
 async fn spawn_fake(answer: impl Fn(usize) -> Response + Send + Sync + 'static) -> FakeApi {
+    spawn_fake_or_silent(move |n| Some(answer(n))).await
+}
+
+/// Like [`spawn_fake`], but `None` leaves that call without an answer, as a server that hangs.
+async fn spawn_fake_or_silent(
+    answer: impl Fn(usize) -> Option<Response> + Send + Sync + 'static,
+) -> FakeApi {
     let (listener, url) = bind().await;
     let calls = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&calls);
@@ -79,7 +90,12 @@ async fn spawn_fake(answer: impl Fn(usize) -> Response + Send + Sync + 'static) 
                 calls.len() - 1
             };
             let answer = Arc::clone(&answer);
-            async move { answer(n) }
+            async move {
+                match answer(n) {
+                    Some(response) => response,
+                    None => std::future::pending().await,
+                }
+            }
         }),
     );
     let (shutdown, stopped) = oneshot::channel::<()>();
@@ -101,12 +117,16 @@ async fn spawn_fake(answer: impl Fn(usize) -> Response + Send + Sync + 'static) 
 
 impl FakeApi {
     fn client(&self) -> Client {
-        Client::new(&self.server.url, ApiKey::new(MERCHANT_KEY))
+        client(&self.server.url, MERCHANT_KEY)
     }
 
     fn calls(&self) -> Vec<HeaderMap> {
         self.calls.lock().expect("the fake's lock").clone()
     }
+}
+
+fn client(url: &str, key: &str) -> Client {
+    Client::new(url, ApiKey::new(key)).expect("an HTTP client")
 }
 
 fn header_of<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -165,7 +185,7 @@ async fn promptly<T>(call: impl std::future::Future<Output = T>) -> T {
 #[tokio::test]
 async fn creating_a_qr_payment_returns_the_pending_payment() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+    let client = client(&sandbox.url, MERCHANT_KEY);
 
     let payment = promptly(client.create_qr_payment(&seed_request()))
         .await
@@ -184,7 +204,7 @@ async fn creating_a_qr_payment_returns_the_pending_payment() {
 #[tokio::test]
 async fn a_base_url_with_a_trailing_slash_works_the_same() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&format!("{}/", sandbox.url), ApiKey::new(MERCHANT_KEY));
+    let client = client(&format!("{}/", sandbox.url), MERCHANT_KEY);
 
     let payment = promptly(client.create_qr_payment(&seed_request())).await;
 
@@ -194,7 +214,7 @@ async fn a_base_url_with_a_trailing_slash_works_the_same() {
 #[tokio::test]
 async fn an_unknown_key_is_unauthorized() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&sandbox.url, ApiKey::new("sk_test_wrong"));
+    let client = client(&sandbox.url, "sk_test_wrong");
 
     let error = promptly(client.create_qr_payment(&seed_request()))
         .await
@@ -209,7 +229,7 @@ async fn an_unknown_key_is_unauthorized() {
 #[tokio::test]
 async fn a_live_key_is_unauthorized_by_the_sandbox() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&sandbox.url, ApiKey::new("sk_live_abc123def456"));
+    let client = client(&sandbox.url, "sk_live_abc123def456");
 
     let error = promptly(client.create_qr_payment(&seed_request()))
         .await
@@ -225,7 +245,7 @@ async fn a_live_key_is_unauthorized_by_the_sandbox() {
 #[tokio::test]
 async fn another_merchants_id_is_an_api_error_with_status_403() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+    let client = client(&sandbox.url, MERCHANT_KEY);
     let request = CreateQrPayment {
         merchant_id: "MERCHANT999".to_owned(),
         ..seed_request()
@@ -242,9 +262,9 @@ async fn another_merchants_id_is_an_api_error_with_status_403() {
 }
 
 #[tokio::test]
-async fn an_invalid_amount_is_an_api_error_with_the_sandbox_message() {
+async fn an_invalid_amount_is_an_invalid_request_with_the_sandbox_message() {
     let sandbox = spawn_sandbox().await;
-    let client = Client::new(&sandbox.url, ApiKey::new(MERCHANT_KEY));
+    let client = client(&sandbox.url, MERCHANT_KEY);
     let request = CreateQrPayment {
         amount: 0,
         ..seed_request()
@@ -254,15 +274,13 @@ async fn an_invalid_amount_is_an_api_error_with_the_sandbox_message() {
         .await
         .expect_err("the amount is refused");
 
-    let Error::Api {
-        status,
+    let Error::InvalidRequest {
         error_code,
         error_message,
     } = error
     else {
-        panic!("an Api error, not {error:?}");
+        panic!("an InvalidRequest error, not {error:?}");
     };
-    assert_eq!(status, 400);
     assert_eq!(error_code, "INVALID_PARAMETER");
     assert!(error_message.contains("amount"), "{error_message}");
 }
@@ -272,13 +290,364 @@ async fn an_unreachable_base_url_is_a_transport_error() {
     // A port that was free a moment ago: nothing listens there any more.
     let (listener, url) = bind().await;
     drop(listener);
-    let client = Client::new(&url, ApiKey::new(MERCHANT_KEY));
+    let client = client(&url, MERCHANT_KEY);
 
     let error = promptly(client.create_qr_payment(&seed_request()))
         .await
         .expect_err("nothing answers");
 
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
+}
+
+fn local(phone: &str, amount: u64) -> LocalTransfer {
+    LocalTransfer {
+        recipient_phone: phone.to_owned(),
+        amount,
+        description: Some("Loyer".to_owned()),
+    }
+}
+
+fn international(country: &str, phone: &str, amount: u64) -> InternationalTransfer {
+    InternationalTransfer {
+        recipient_country: country.to_owned(),
+        recipient_phone: phone.to_owned(),
+        amount,
+    }
+}
+
+const OPENING: u64 = DEMO_OPENING_BALANCE as u64;
+
+#[tokio::test]
+async fn logging_in_gives_a_token_that_acts_for_the_account() {
+    let sandbox = spawn_sandbox().await;
+    let anonymous = client(&sandbox.url, "sk_test_unused");
+
+    let token = promptly(anonymous.login(DEMO_EMAIL, DEMO_PASSWORD))
+        .await
+        .expect("logged in");
+
+    assert_eq!(token.token_type, "Bearer");
+    let as_user = anonymous.with_api_key(ApiKey::new(token.token.clone()));
+    let balance = promptly(as_user.balance()).await.expect("the balance");
+    assert_eq!(balance.balance, OPENING);
+    assert!(!format!("{as_user:?}").contains(&token.token));
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_unauthorized_with_invalid_credentials() {
+    let sandbox = spawn_sandbox().await;
+
+    let error = promptly(client(&sandbox.url, MERCHANT_KEY).login(DEMO_EMAIL, "wrong"))
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&error, Error::Unauthorized { error_code } if error_code == "INVALID_CREDENTIALS"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited_with_the_sandboxs_retry_after() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+    for _ in 0..10 {
+        let _ = promptly(client.login(DEMO_EMAIL, "wrong")).await;
+    }
+
+    let error = promptly(client.login(DEMO_EMAIL, DEMO_PASSWORD))
+        .await
+        .expect_err("throttled");
+
+    assert!(
+        matches!(error, Error::RateLimited { retry_after } if retry_after > Duration::from_secs(10)),
+        "too long to wait for, so returned: {error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_local_transfer_answers_the_transfer_and_the_balance_after() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+
+    let transfer = promptly(client.local_transfer(&local("+2250701020304", 10_000)))
+        .await
+        .expect("transferred");
+
+    assert_eq!(transfer.status, "completed");
+    assert_eq!(transfer.recipient_country, "CI");
+    assert_eq!(transfer.description.as_deref(), Some("Loyer"));
+    assert_eq!(transfer.balance_after, OPENING - 10_000);
+    let balance = promptly(client.balance()).await.expect("the balance");
+    assert_eq!(balance.balance, transfer.balance_after);
+}
+
+#[tokio::test]
+async fn an_international_transfer_answers_the_transfer() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+
+    let transfer =
+        promptly(client.international_transfer(&international("SN", "+221771234567", 50_000)))
+            .await
+            .expect("transferred");
+
+    assert_eq!(transfer.recipient_country, "SN");
+    assert_eq!(transfer.amount, 50_000);
+    assert_eq!(transfer.balance_after, OPENING - 50_000);
+}
+
+#[tokio::test]
+async fn each_refusal_of_a_transfer_is_its_own_typed_error() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+
+    let insufficient = promptly(client.local_transfer(&local("+2250700000402", 1_000))).await;
+    assert!(
+        matches!(insufficient, Err(Error::InsufficientFunds)),
+        "{insufficient:?}"
+    );
+    let declined =
+        promptly(client.international_transfer(&international("SN", "+221770000403", 1_000))).await;
+    assert!(
+        matches!(declined, Err(Error::TransactionDeclined)),
+        "{declined:?}"
+    );
+    let unknown = promptly(client.local_transfer(&local("+2250700000404", 1_000))).await;
+    assert!(
+        matches!(unknown, Err(Error::RecipientNotFound)),
+        "{unknown:?}"
+    );
+    let too_much = promptly(client.local_transfer(&local("+2250701020304", 1_500_000))).await;
+    assert!(
+        matches!(too_much, Err(Error::InsufficientFunds)),
+        "{too_much:?}"
+    );
+    assert_eq!(
+        promptly(client.balance())
+            .await
+            .expect("the balance")
+            .balance,
+        OPENING
+    );
+}
+
+#[tokio::test]
+async fn a_request_the_sandbox_cannot_accept_is_an_invalid_request_with_its_code() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+
+    for (result, code) in [
+        (
+            promptly(client.local_transfer(&local("+225XXXXXXXXX", 10_000))).await,
+            "INVALID_PHONE",
+        ),
+        (
+            promptly(client.local_transfer(&local("+221771234567", 10_000))).await,
+            "COUNTRY_MISMATCH",
+        ),
+        (
+            promptly(client.local_transfer(&local("+2250701020304", 99))).await,
+            "INVALID_PARAMETER",
+        ),
+        (
+            promptly(client.international_transfer(&international("FR", "+33612345678", 500)))
+                .await,
+            "UNSUPPORTED_COUNTRY",
+        ),
+    ] {
+        match result {
+            Err(Error::InvalidRequest {
+                error_code,
+                error_message,
+            }) => {
+                assert_eq!(error_code, code);
+                assert!(!error_message.is_empty());
+            }
+            other => panic!("an InvalidRequest {code}, not {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn transactions_are_listed_with_the_query_sent_as_parameters() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+    for amount in [1_000, 2_000, 3_000] {
+        promptly(client.local_transfer(&local("+2250701020304", amount)))
+            .await
+            .expect("transferred");
+    }
+
+    let page = promptly(client.transactions(&TransactionQuery {
+        limit: Some(2),
+        offset: Some(1),
+        start_date: Some("2020-01-01".to_owned()),
+        end_date: Some("2100-01-01T00:00:00+00:00".to_owned()),
+    }))
+    .await
+    .expect("a page");
+
+    assert_eq!(page.total, 4);
+    assert_eq!((page.limit, page.offset), (2, 1));
+    let amounts: Vec<i64> = page.transactions.iter().map(|t| t.amount).collect();
+    assert_eq!(amounts, [-2_000, -1_000]);
+    let everything = promptly(client.transactions(&TransactionQuery::default()))
+        .await
+        .expect("a page");
+    assert_eq!(everything.transactions[3].kind, TransactionKind::Funding);
+    let error = promptly(client.transactions(&TransactionQuery {
+        limit: Some(101),
+        ..TransactionQuery::default()
+    }))
+    .await
+    .expect_err("over the maximum");
+    assert!(
+        matches!(&error, Error::InvalidRequest { error_code, .. } if error_code == "INVALID_PARAMETER"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_free_tiers_101st_request_is_rate_limited_and_returned_at_once() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, DEMO_FREE_KEY);
+    for _ in 0..100 {
+        promptly(client.balance()).await.expect("within the quota");
+    }
+
+    let error = promptly(client.balance())
+        .await
+        .expect_err("over the quota");
+
+    assert!(
+        matches!(error, Error::RateLimited { retry_after }
+            if (Duration::from_secs(11)..=Duration::from_secs(36)).contains(&retry_after)),
+        "{error:?}"
+    );
+}
+
+/// A webhook endpoint on `127.0.0.1:0` that hands over what it receives.
+async fn spawn_receiver() -> (Running, mpsc::UnboundedReceiver<(HeaderMap, Vec<u8>)>) {
+    let (listener, url) = bind().await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let _ = tx.send((headers, body.to_vec()));
+            async { StatusCode::OK }
+        }),
+    );
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (
+        Running {
+            url: format!("{url}/hooks"),
+            _shutdown: shutdown,
+        },
+        rx,
+    )
+}
+
+#[tokio::test]
+async fn the_sandbox_controls_pay_a_payment_whose_webhook_the_verifier_accepts_and_replay_it() {
+    let sandbox = spawn_sandbox().await;
+    let (receiver, mut deliveries) = spawn_receiver().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+    let endpoint = promptly(client.set_webhook_endpoint(&receiver.url))
+        .await
+        .expect("the endpoint is set");
+    assert_eq!(endpoint.url.as_deref(), Some(receiver.url.as_str()));
+    let verifier = Verifier::new(&[endpoint.secret]).expect("the account's secret");
+    let payment = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("created");
+
+    let paid = promptly(client.simulate_payment(
+        &payment.payment_id,
+        &SimulatePayment {
+            outcome: PayOutcome::Success,
+            payer: None,
+        },
+    ))
+    .await
+    .expect("paid");
+
+    assert_eq!(paid.status, PaymentStatus::Received);
+    let (headers, body) = promptly(deliveries.recv()).await.expect("a webhook");
+    let event = verifier
+        .verify(&headers, &body)
+        .expect("a verified webhook");
+    let EventKind::PaymentReceived(data) = event.kind else {
+        panic!("a payment.received, not {:?}", event.kind);
+    };
+    assert_eq!(data.payment_id, payment.payment_id);
+    let id = header_of(&headers, "webhook-id").to_owned();
+    let replayed = promptly(client.replay_delivery(&id))
+        .await
+        .expect("replayed");
+    assert_eq!(replayed.delivery_id, id);
+    let (again, _) = promptly(deliveries.recv()).await.expect("the replay");
+    assert_eq!(header_of(&again, "webhook-id"), id);
+    let log = promptly(client.webhook_deliveries())
+        .await
+        .expect("the log");
+    assert_eq!(log[0].delivery_id, id);
+    let unknown = promptly(client.replay_delivery("msg_unknown/../x"))
+        .await
+        .expect_err("no such delivery");
+    assert!(
+        matches!(&unknown, Error::Api { status: 404, error_code, .. } if error_code == "DELIVERY_NOT_FOUND"),
+        "{unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_clock_can_be_read_and_advanced_to_expire_a_payment() {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+    let payment = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("created");
+
+    let clock = promptly(client.advance_clock(15 * 60))
+        .await
+        .expect("advanced");
+
+    assert_eq!(clock.offset_seconds, 15 * 60);
+    assert_eq!(
+        promptly(client.clock())
+            .await
+            .expect("the clock")
+            .offset_seconds,
+        15 * 60
+    );
+    let error = promptly(client.simulate_payment(
+        &payment.payment_id,
+        &SimulatePayment {
+            outcome: PayOutcome::Success,
+            payer: None,
+        },
+    ))
+    .await
+    .expect_err("expired");
+    assert!(
+        matches!(&error, Error::Api { status: 409, error_code, .. } if error_code == "PAYMENT_EXPIRED"),
+        "{error:?}"
+    );
+    let invalid = promptly(client.advance_clock(0))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(invalid, Error::InvalidRequest { .. }),
+        "{invalid:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,6 +759,104 @@ async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
     }
 }
 
+#[tokio::test]
+async fn a_post_that_times_out_is_sent_again_with_the_same_idempotency_key() {
+    // The first call never answers; the second does.
+    let fake = spawn_fake_or_silent(|n| (n > 0).then(created)).await;
+    let client = Client::builder(&fake.server.url, ApiKey::new(MERCHANT_KEY))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("an HTTP client");
+
+    let payment = promptly(client.create_qr_payment(&seed_request()))
+        .await
+        .expect("the retry succeeds");
+
+    assert_eq!(payment.payment_id, "PAYFAKE");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(
+        header_of(&calls[0], "idempotency-key"),
+        header_of(&calls[1], "idempotency-key")
+    );
+}
+
+#[tokio::test]
+async fn a_key_still_in_progress_is_asked_again_shortly() {
+    let fake = spawn_fake(|n| {
+        if n == 0 {
+            let body = Json(json!({
+                "error_code": "IDEMPOTENCY_KEY_IN_PROGRESS",
+                "error_message": "en cours",
+            }));
+            (StatusCode::CONFLICT, body).into_response()
+        } else {
+            created()
+        }
+    })
+    .await;
+
+    let payment = promptly(fake.client().create_qr_payment(&seed_request())).await;
+
+    assert!(payment.is_ok(), "{payment:?}");
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_given_as_a_distant_http_date_is_returned_to_the_caller() {
+    let in_an_hour = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+    let fake = spawn_fake(move |_| too_many_requests(Some(&in_an_hour))).await;
+
+    let error = promptly(fake.client().create_qr_payment(&seed_request()))
+        .await
+        .expect_err("rate limited");
+
+    assert!(
+        matches!(error, Error::RateLimited { retry_after }
+            if (Duration::from_secs(3590)..=Duration::from_secs(3600)).contains(&retry_after)),
+        "{error:?}"
+    );
+    assert_eq!(fake.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_given_as_a_past_http_date_is_retried_at_once() {
+    let fake = spawn_fake(|n| {
+        if n == 0 {
+            too_many_requests(Some("Wed, 21 Oct 2015 07:28:00 GMT"))
+        } else {
+            created()
+        }
+    })
+    .await;
+
+    let payment = promptly(fake.client().create_qr_payment(&seed_request())).await;
+
+    assert!(payment.is_ok(), "{payment:?}");
+    assert_eq!(fake.calls().len(), 2);
+}
+
+#[test]
+fn retry_after_is_read_as_seconds_or_as_any_http_date_format() {
+    let now = UNIX_EPOCH + Duration::from_secs(1_445_412_400); // 2015-10-21T07:26:40Z
+    for (value, expected) in [
+        ("120", Some(120)),
+        (" 0 ", Some(0)),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", Some(80)),
+        ("Wednesday, 21-Oct-15 07:28:00 GMT", Some(80)),
+        ("Wed Oct 21 07:28:00 2015", Some(80)),
+        ("Tue, 20 Oct 2015 07:28:00 GMT", Some(0)),
+        ("soon", None),
+        ("-5", None),
+    ] {
+        assert_eq!(
+            parse_retry_after(value, now),
+            expected.map(Duration::from_secs),
+            "{value}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secrets stay secret
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +879,7 @@ fn a_live_key_is_told_apart_from_a_test_key_without_showing_it() {
 
 #[test]
 fn a_client_never_shows_its_key_in_debug_output() {
-    let client = Client::new("http://127.0.0.1:9", ApiKey::new("sk_test_secret123"));
+    let client = client("http://127.0.0.1:9", "sk_test_secret123");
 
     let shown = format!("{client:?}");
 
