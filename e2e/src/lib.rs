@@ -21,11 +21,22 @@ pub struct Stack {
 
 impl Stack {
     /// Starts both servers on the given addresses (`127.0.0.1:0` for any free port), the
-    /// backend serving the widget built into `widget_dir`.
+    /// backend serving the widget built into `widget_dir`, both with in-memory databases.
     pub async fn start(
         sandbox_addr: &str,
         merchant_addr: &str,
         widget_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Stack> {
+        Stack::start_with(sandbox_addr, merchant_addr, widget_dir, None).await
+    }
+
+    /// [`Stack::start`], keeping both databases in `data_dir` when given (the demo's, so that a
+    /// restart loses nothing).
+    pub async fn start_with(
+        sandbox_addr: &str,
+        merchant_addr: &str,
+        widget_dir: Option<PathBuf>,
+        data_dir: Option<PathBuf>,
     ) -> anyhow::Result<Stack> {
         let sandbox = TcpListener::bind(sandbox_addr)
             .await
@@ -37,18 +48,30 @@ impl Stack {
         let store_url = format!("http://{}", merchant.local_addr()?);
         let (stop, _) = watch::channel(false);
 
+        if let Some(dir) = &data_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         let sandbox_config = mobilepay_sandbox::Config {
             webhook_url: Some(format!("{store_url}/webhooks/mobilepay")),
+            database: match &data_dir {
+                Some(dir) => mobilepay_sandbox::Database::File(dir.join("sandbox.sqlite3")),
+                None => mobilepay_sandbox::Database::InMemory,
+            },
             ..mobilepay_sandbox::Config::default()
         };
-        let merchant_config = mobilepay_merchant::Config {
-            public_url: None,
-            mobilepay_url: sandbox_url.clone(),
-            api_key: ApiKey::new(DEMO_MERCHANT_KEY),
-            merchant_id: DEMO_MERCHANT_ID.to_owned(),
-            webhooks: Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
-            widget_dir,
-        };
+        let mut merchant_config = mobilepay_merchant::Config::new(
+            &sandbox_url,
+            ApiKey::new(DEMO_MERCHANT_KEY),
+            DEMO_MERCHANT_ID,
+            Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
+        );
+        merchant_config.widget_dir = widget_dir;
+        if let Some(dir) = &data_dir {
+            merchant_config.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.join("merchant.sqlite3").display()
+            );
+        }
         tokio::spawn(log_failure(
             "sandbox",
             mobilepay_sandbox::run(sandbox, sandbox_config, stopped(&stop)),

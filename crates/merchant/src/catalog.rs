@@ -1,7 +1,7 @@
 //! The merchant's products and orders: the only source of amounts and descriptions.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::db::{Db, now};
+use crate::sessions::random_token;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -22,7 +22,6 @@ pub struct Order {
 #[derive(Debug)]
 pub struct Catalog {
     products: Vec<Product>,
-    orders: Mutex<HashMap<String, Order>>,
 }
 
 impl Catalog {
@@ -34,7 +33,6 @@ impl Catalog {
                 name: "Pagne wax 6 yards",
                 price: 25_000,
             }],
-            orders: Mutex::new(HashMap::new()),
         }
     }
 
@@ -47,23 +45,34 @@ impl Catalog {
     }
 
     /// Places an order for one `product`, with a fresh unguessable id.
-    pub fn place_order(&self, product: &Product) -> Order {
+    pub async fn place_order(&self, db: &Db, product: &Product) -> Result<Order, sqlx::Error> {
         let order = Order {
-            id: crate::sessions::random_token("ord_", 12),
+            id: random_token("ord_", 12),
             amount: product.price,
             description: product.name.to_owned(),
         };
-        self.lock().insert(order.id.clone(), order.clone());
-        order
+        sqlx::query(
+            "INSERT INTO orders (id, amount, description, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&order.id)
+        .bind(i64::try_from(order.amount).unwrap_or(i64::MAX))
+        .bind(&order.description)
+        .bind(now())
+        .execute(&db.pool)
+        .await?;
+        Ok(order)
     }
 
-    pub fn order(&self, id: &str) -> Option<Order> {
-        self.lock().get(id).cloned()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Order>> {
-        self.orders
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub async fn order(&self, db: &Db, id: &str) -> Result<Option<Order>, sqlx::Error> {
+        let row: Option<(String, i64, String)> =
+            sqlx::query_as("SELECT id, amount, description FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await?;
+        Ok(row.map(|(id, amount, description)| Order {
+            id,
+            amount: u64::try_from(amount).unwrap_or_default(),
+            description,
+        }))
     }
 }

@@ -1,12 +1,16 @@
-//! Configuration, from the environment, checked once at start with errors that say what to fix.
+//! Configuration, from command-line flags or the environment (each flag names its variable),
+//! checked once at start with errors that say what to fix. Secrets are held in types whose
+//! `Debug` redacts them.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use clap::Parser;
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
 
-/// Everything the backend needs to run. Secrets are held in types whose `Debug` redacts them.
+/// Everything the backend needs to run.
 #[derive(Debug)]
 pub struct Config {
     /// The URL browsers reach this backend at. `None`: `http://` and the listener's address.
@@ -19,38 +23,134 @@ pub struct Config {
     pub webhooks: Verifier,
     /// Where the built widget is (`mobilepay-checkout.js` and its wasm), served under `/widget/`.
     pub widget_dir: Option<PathBuf>,
+    /// `sqlite://file`, `sqlite::memory:` or `postgres://…`.
+    pub database_url: String,
+    /// Origins (`https://shop.example`) whose pages may call the checkout API from a browser.
+    /// Empty: same origin only.
+    pub allowed_origins: Vec<String>,
+    /// Sessions one client address may create (or resume) a minute.
+    pub sessions_per_minute: u32,
+    /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
+    pub reconcile_every: Option<std::time::Duration>,
 }
 
 impl Config {
-    /// Reads `MOBILEPAY_API_URL`, `MOBILEPAY_API_KEY`, `MOBILEPAY_MERCHANT_ID`,
-    /// `MOBILEPAY_WEBHOOK_SECRETS` (comma-separated, for rotation), and optionally `PUBLIC_URL`
-    /// and `WIDGET_DIR`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| {
-            std::env::var(name).with_context(|| format!("{name} must be set (see the README)"))
-        };
-        let mobilepay_url = var("MOBILEPAY_API_URL")?;
-        if !(mobilepay_url.starts_with("http://") || mobilepay_url.starts_with("https://")) {
-            bail!("MOBILEPAY_API_URL must be an http:// or https:// URL");
+    /// A configuration for `mobilepay_url` with the rest at its defaults: for tests and the demo.
+    pub fn new(
+        mobilepay_url: &str,
+        api_key: ApiKey,
+        merchant_id: &str,
+        webhooks: Verifier,
+    ) -> Config {
+        Config {
+            public_url: None,
+            mobilepay_url: mobilepay_url.to_owned(),
+            api_key,
+            merchant_id: merchant_id.to_owned(),
+            webhooks,
+            widget_dir: None,
+            database_url: "sqlite::memory:".to_owned(),
+            allowed_origins: Vec::new(),
+            sessions_per_minute: 60,
+            reconcile_every: Some(std::time::Duration::from_secs(30)),
         }
-        let api_key = var("MOBILEPAY_API_KEY")?;
-        if !api_key.starts_with("sk_") {
+    }
+}
+
+/// The command line (`mobilepay-merchant --help`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "mobilepay-merchant",
+    about = "The MOBILE-PAY Checkout reference merchant backend"
+)]
+pub struct Args {
+    /// Where to listen.
+    #[arg(long, env = "BIND_ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The URL browsers reach this backend at (default: http:// and the bind address).
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// MOBILE-PAY's API base URL.
+    #[arg(long, env = "MOBILEPAY_API_URL")]
+    pub mobilepay_api_url: String,
+    /// The merchant's MOBILE-PAY API key (prefer the environment: flags show in `ps`).
+    #[arg(long, env = "MOBILEPAY_API_KEY", hide_env_values = true)]
+    pub mobilepay_api_key: String,
+    #[arg(long, env = "MOBILEPAY_MERCHANT_ID")]
+    pub mobilepay_merchant_id: String,
+    /// Webhook secrets (`whsec_…`), comma-separated: several during a rotation.
+    #[arg(long, env = "MOBILEPAY_WEBHOOK_SECRETS", hide_env_values = true)]
+    pub mobilepay_webhook_secrets: String,
+    /// The built widget, served under /widget/.
+    #[arg(long, env = "WIDGET_DIR")]
+    pub widget_dir: Option<PathBuf>,
+    /// sqlite://file (created if missing), sqlite::memory:, or postgres://…
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://mobilepay-merchant.sqlite3?mode=rwc"
+    )]
+    pub database_url: String,
+    /// Origins allowed to call the checkout API from browsers, comma-separated.
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
+    /// Checkout sessions one client address may request a minute.
+    #[arg(long, env = "SESSIONS_PER_MINUTE", default_value_t = 60)]
+    pub sessions_per_minute: u32,
+    /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
+    #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
+    pub reconcile_every_secs: u64,
+}
+
+impl Args {
+    /// Checks every value and builds the configuration.
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let url = |name: &str, value: &str| -> anyhow::Result<()> {
+            if value.starts_with("http://") || value.starts_with("https://") {
+                Ok(())
+            } else {
+                bail!("{name} must be an http:// or https:// URL, not {value:?}")
+            }
+        };
+        url("MOBILEPAY_API_URL", &self.mobilepay_api_url)?;
+        if let Some(public) = &self.public_url {
+            url("PUBLIC_URL", public)?;
+        }
+        if !self.mobilepay_api_key.starts_with("sk_") {
             bail!("MOBILEPAY_API_KEY must be a MOBILE-PAY key (sk_test_… or sk_live_…)");
         }
-        let secrets: Vec<String> = var("MOBILEPAY_WEBHOOK_SECRETS")?
+        let secrets: Vec<&str> = self
+            .mobilepay_webhook_secrets
             .split(',')
-            .map(|s| s.trim().to_owned())
+            .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect();
         let webhooks = Verifier::new(&secrets)
             .context("MOBILEPAY_WEBHOOK_SECRETS must be whsec_… secrets, comma-separated")?;
+        let allowed_origins: Vec<String> = self
+            .allowed_origins
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &allowed_origins {
+            url("ALLOWED_ORIGINS", origin)?;
+        }
+        if self.sessions_per_minute == 0 {
+            bail!("SESSIONS_PER_MINUTE must be at least 1");
+        }
         Ok(Config {
-            public_url: std::env::var("PUBLIC_URL").ok(),
-            mobilepay_url,
-            api_key: ApiKey::new(api_key),
-            merchant_id: var("MOBILEPAY_MERCHANT_ID")?,
+            public_url: self.public_url,
+            mobilepay_url: self.mobilepay_api_url,
+            api_key: ApiKey::new(self.mobilepay_api_key),
+            merchant_id: self.mobilepay_merchant_id,
             webhooks,
-            widget_dir: std::env::var_os("WIDGET_DIR").map(PathBuf::from),
+            widget_dir: self.widget_dir,
+            database_url: self.database_url,
+            allowed_origins,
+            sessions_per_minute: self.sessions_per_minute,
+            reconcile_every: (self.reconcile_every_secs > 0)
+                .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
         })
     }
 }

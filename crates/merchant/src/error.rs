@@ -29,6 +29,10 @@ pub enum Error {
     ProviderBusy { retry_after: Duration },
     #[error("MOBILE-PAY refused the request: {0}")]
     ProviderError(String),
+    #[error("too many session requests from one address")]
+    TooManyRequests { retry_after: Duration },
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
     #[error("no such route")]
     NotFound,
     #[error("method not allowed")]
@@ -50,7 +54,8 @@ impl Error {
             Error::ProviderUnavailable | Error::ProviderError(_) => StatusCode::BAD_GATEWAY,
             Error::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Database(_) | Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -68,7 +73,8 @@ impl Error {
             Error::ProviderError(_) => "PAYMENT_PROVIDER_ERROR",
             Error::NotFound => "NOT_FOUND",
             Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Error::Internal => "INTERNAL_ERROR",
+            Error::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            Error::Database(_) | Error::Internal => "INTERNAL_ERROR",
         }
     }
 
@@ -85,7 +91,8 @@ impl Error {
             Error::ProviderError(_) => "The payment service refused the payment",
             Error::NotFound => "No such resource",
             Error::MethodNotAllowed => "Method not allowed",
-            Error::Internal => "Internal error",
+            Error::TooManyRequests { .. } => "Too many requests; try again shortly",
+            Error::Database(_) | Error::Internal => "Internal error",
         }
     }
 }
@@ -106,7 +113,17 @@ impl From<mobilepay_client::Error> for Error {
                 Error::ProviderBusy { retry_after }
             }
             mobilepay_client::Error::Unauthorized { error_code }
+            | mobilepay_client::Error::InvalidRequest { error_code, .. }
             | mobilepay_client::Error::Api { error_code, .. } => Error::ProviderError(error_code),
+            mobilepay_client::Error::InsufficientFunds => {
+                Error::ProviderError("INSUFFICIENT_FUNDS".to_owned())
+            }
+            mobilepay_client::Error::RecipientNotFound => {
+                Error::ProviderError("RECIPIENT_NOT_FOUND".to_owned())
+            }
+            mobilepay_client::Error::TransactionDeclined => {
+                Error::ProviderError("TRANSACTION_DECLINED".to_owned())
+            }
             mobilepay_client::Error::Decode { status } => {
                 Error::ProviderError(format!("undecodable answer ({status})"))
             }
@@ -126,7 +143,7 @@ impl IntoResponse for Error {
             error_message: self.message().to_owned(),
         });
         let mut response = (self.status(), body).into_response();
-        if let Error::ProviderBusy { retry_after } = self
+        if let Error::ProviderBusy { retry_after } | Error::TooManyRequests { retry_after } = self
             && let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -1,27 +1,32 @@
 //! The reference merchant backend: what a merchant runs between the widget and MOBILE-PAY.
 //!
 //! # Layout
-//! - [`config`]: configuration from the environment, validated at start; secrets redacted.
+//! - [`config`]: flags and environment, validated at start; secrets redacted.
+//! - [`db`]: SQLite (default) or PostgreSQL, the same migrations.
 //! - [`catalog`]: the products and orders. Amounts come from here, never from a browser.
-//! - [`sessions`]: checkout sessions, their status state machine and its live subscribers.
+//! - [`sessions`]: checkout sessions and their status history, stored; the state machine.
+//! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
+//! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
 //! - [`routes`]: the HTTP surface — checkout sessions and their event streams, the webhook
-//!   receiver, the demo store page and the widget's files.
+//!   receiver, the demo store page and the widget's files, health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
 //!
-//! Sessions live in memory for now: a restart forgets them (durable storage is the next step;
-//! see the README).
-//!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
-//! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status,
-//! and a status only moves forward.
+//! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status
+//! to paid or failed, and a status only moves forward; every status a browser sees is read from
+//! the database, after the change that made it was committed.
 
 pub mod catalog;
 pub mod config;
+pub mod db;
 pub mod error;
+pub mod hub;
+pub mod reconcile;
 pub mod routes;
 pub mod sessions;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -37,19 +42,22 @@ pub struct AppState {
     pub mobilepay: mobilepay_client::Client,
     pub catalog: catalog::Catalog,
     pub sessions: sessions::Sessions,
+    pub limits: routes::checkout::Limits,
 }
 
-/// Builds the state for a backend listening on `listener`.
-pub fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc<AppState>> {
+/// Opens the database and builds the state for a backend listening on `listener`.
+pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc<AppState>> {
     let public_url = match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
     };
+    let db = db::Db::connect(&config.database_url).await?;
     Ok(Arc::new(AppState {
         public_url,
-        mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone()),
+        mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
         catalog: catalog::Catalog::demo(),
-        sessions: sessions::Sessions::default(),
+        sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
+        limits: routes::checkout::Limits::new(config.sessions_per_minute),
         config,
     }))
 }
@@ -61,14 +69,45 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = state(&listener, config)?;
+    let state = state(&listener, config).await?;
+    serve(listener, state, shutdown).await
+}
+
+/// [`run`] with a state already built (tests keep a handle on it).
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     tracing::info!(url = %state.public_url, "merchant backend listening");
+    let background = spawn_background(&state);
     let stopping = Arc::clone(&state);
-    axum::serve(listener, routes::router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.sessions.stop_streams();
-        })
-        .await?;
+    let served = axum::serve(
+        listener,
+        routes::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        stopping.sessions.stop_streams();
+    })
+    .await;
+    for task in background {
+        task.abort();
+    }
+    served?;
     Ok(())
+}
+
+fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if state.sessions.db.backend == db::Backend::Postgres {
+        tasks.push(tokio::spawn(hub::listen(
+            Arc::clone(&state.sessions.hub),
+            state.sessions.db.url.clone(),
+        )));
+    }
+    if let Some(every) = state.config.reconcile_every {
+        tasks.push(tokio::spawn(reconcile::run(Arc::clone(state), every)));
+    }
+    tasks
 }

@@ -1,7 +1,9 @@
-//! `mobilepay-merchant`: runs the reference merchant backend. Configuration: see [`Config`].
+//! `mobilepay-merchant`: runs the reference merchant backend. `--help` lists every flag and the
+//! environment variable that can set it instead.
 
 use anyhow::Context;
-use mobilepay_merchant::Config;
+use clap::Parser;
+use mobilepay_merchant::config::Args;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -10,11 +12,17 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = Config::from_env()?;
-    let addr = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr)
+    let args = Args::parse();
+    let bind = args.bind;
+    let config = args.into_config()?;
+    // Each event stream is a socket: allow as many as the system lets this process have.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open files limit"),
+    }
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .with_context(|| format!("binding {addr}"))?;
+        .with_context(|| format!("binding {bind}"))?;
     mobilepay_merchant::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })

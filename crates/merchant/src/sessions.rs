@@ -1,21 +1,28 @@
-//! Checkout sessions: one per payment attempt of an order, its status state machine, and the
-//! live subscribers of each session's status.
+//! Checkout sessions, stored: one per payment attempt of an order, with the history of its
+//! statuses (`session_events`), which is what every status a browser sees is read from.
 //!
 //! A status moves only forward — `awaiting_payment` → `paid` | `failed` | `expired` — so a late
 //! or duplicate webhook changes nothing. One exception, because money decides: `expired` →
 //! `paid`, when MOBILE-PAY reports a payment made before the expiry whose webhook arrived after
-//! it (or across a small clock difference between the two servers). Every change bumps the session's sequence number, which
-//! the event stream sends as the SSE `id`.
+//! it (or across a small clock difference between the two servers). Every change bumps the
+//! session's sequence number, the SSE `id` of its event.
+//!
+//! After a change commits, [`Hub`](crate::hub::Hub) wakes the streams that follow the session,
+//! in this process and (through PostgreSQL `NOTIFY`) in every other; a woken stream reads what
+//! it has not sent from the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use mobilepay_wire::checkout::{Failure, SessionStatus, StatusEvent};
-use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{OwnedMutexGuard, watch};
 
-/// One checkout session. Everything but the status is fixed at creation.
-#[derive(Debug)]
+use crate::catalog::Order;
+use crate::db::{Backend, Db, now};
+use crate::hub::Hub;
+
+/// One checkout session as stored. Everything but the status is fixed at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
     /// The capability: whoever holds it may read this session's status, nobody else.
@@ -25,142 +32,423 @@ pub struct Session {
     pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
-    pub expires_at: OffsetDateTime,
-    status: watch::Sender<Versioned>,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The latest status.
+    pub current: Versioned,
 }
 
 /// A status and its place in the session's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
-    pub seq: u64,
+    pub seq: i64,
     pub event: StatusEvent,
 }
 
 /// What a new session is made of; the store adds the id, capability and status.
 #[derive(Debug)]
 pub struct NewSession {
-    pub order_id: String,
-    pub amount: u64,
-    pub description: String,
+    pub order: Order,
     pub payment_id: String,
     pub qr_payload: String,
-    pub expires_at: OffsetDateTime,
+    pub expires_at: i64,
+}
+
+/// Why a session could not be inserted.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    /// Another instance created the order's open session first.
+    #[error("the order already has an open session")]
+    OrderHasOpenSession,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub fn status_name(status: SessionStatus) -> &'static str {
+    status.as_str()
+}
+
+fn parse_status(s: &str) -> SessionStatus {
+    match s {
+        "paid" => SessionStatus::Paid,
+        "failed" => SessionStatus::Failed,
+        "expired" => SessionStatus::Expired,
+        _ => SessionStatus::AwaitingPayment,
+    }
+}
+
+fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
+    Some(Failure {
+        error_code: code?,
+        error_message: message.unwrap_or_default(),
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, token, order_id, amount, description, payment_id, qr_payload, \
+     expires_at, status, failure_code, failure_message, seq";
+
+type SessionRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn from_row(row: SessionRow) -> Session {
+    let (
+        id,
+        token,
+        order_id,
+        amount,
+        description,
+        payment_id,
+        qr_payload,
+        expires_at,
+        status,
+        code,
+        message,
+        seq,
+    ) = row;
+    Session {
+        current: Versioned {
+            seq,
+            event: StatusEvent {
+                status: parse_status(&status),
+                payment_id: payment_id.clone(),
+                failure: failure(code, message),
+            },
+        },
+        id,
+        token,
+        order_id,
+        amount: u64::try_from(amount).unwrap_or_default(),
+        description,
+        payment_id,
+        qr_payload,
+        expires_at,
+    }
 }
 
 impl Session {
-    /// The status now, expiry applied.
-    pub fn current(&self) -> Versioned {
-        self.expire_if_due(OffsetDateTime::now_utc());
-        self.status.borrow().clone()
-    }
-
-    /// Follows the status: the receiver sees every change from now on.
-    pub fn subscribe(&self) -> watch::Receiver<Versioned> {
-        self.status.subscribe()
-    }
-
-    /// Moves `awaiting_payment` to the final `to` (or `expired` to `paid`, see the module doc).
-    /// Returns whether anything changed: otherwise a final session stays as it is.
-    pub fn finish(&self, to: SessionStatus, failure: Option<Failure>) -> bool {
-        debug_assert!(to.is_final());
-        self.status.send_if_modified(|current| {
-            let late_payment =
-                current.event.status == SessionStatus::Expired && to == SessionStatus::Paid;
-            if current.event.status.is_final() && !late_payment {
-                return false;
-            }
-            current.seq += 1;
-            current.event.status = to;
-            current.event.failure = failure;
-            true
-        })
-    }
-
-    /// Marks the session expired once its payment can no longer be paid.
-    pub fn expire_if_due(&self, now: OffsetDateTime) -> bool {
-        now >= self.expires_at && self.finish(SessionStatus::Expired, None)
-    }
-
-    /// Whether a shopper coming back to this order should be shown this session again rather
-    /// than a new payment: it can still be paid, or it was paid.
-    pub fn resumable(&self) -> bool {
-        matches!(
-            self.current().event.status,
-            SessionStatus::AwaitingPayment | SessionStatus::Paid
-        )
-    }
-
     /// Constant-time comparison of a presented capability with this session's.
     pub fn token_matches(&self, presented: &str) -> bool {
         let (a, b) = (self.token.as_bytes(), presented.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
+
+    /// Whether a shopper coming back to this order should be shown this session again rather
+    /// than a new payment: it can still be paid, or it was paid.
+    pub fn resumable(&self, now: i64) -> bool {
+        match self.current.event.status {
+            SessionStatus::AwaitingPayment => now < self.expires_at,
+            SessionStatus::Paid => true,
+            SessionStatus::Failed | SessionStatus::Expired => false,
+        }
+    }
 }
 
-/// All sessions, indexed by id, by order and by MOBILE-PAY payment id.
-#[derive(Debug, Default)]
+/// The sessions, their store and their live followers.
+#[derive(Debug)]
 pub struct Sessions {
-    inner: Mutex<Index>,
-    /// Serializes session creation so that two concurrent requests for one order cannot create
-    /// two payments. Coarse (one creation at a time) until sessions are stored in a database
-    /// with a uniqueness constraint.
-    pub creating: tokio::sync::Mutex<()>,
+    pub db: Db,
+    pub hub: Arc<Hub>,
+    /// Serializes session creation per order within this process, so that two tabs of one
+    /// shopper do not create two payments; across instances the unique index does.
+    creating: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     stopping: watch::Sender<bool>,
 }
 
-#[derive(Debug, Default)]
-struct Index {
-    by_id: HashMap<String, Arc<Session>>,
-    by_order: HashMap<String, Arc<Session>>,
-    by_payment: HashMap<String, Arc<Session>>,
+/// Held while an order's session is being created.
+#[derive(Debug)]
+pub struct OrderLock<'a> {
+    sessions: &'a Sessions,
+    order_id: String,
+    _guard: OwnedMutexGuard<()>,
+}
+
+impl Drop for OrderLock<'_> {
+    fn drop(&mut self) {
+        let mut creating = self
+            .sessions
+            .creating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Ours and the map's: nobody else waits on this order, so forget its lock.
+        if creating
+            .get(&self.order_id)
+            .is_some_and(|lock| Arc::strong_count(lock) <= 2)
+        {
+            creating.remove(&self.order_id);
+        }
+    }
 }
 
 impl Sessions {
-    pub fn insert(&self, new: NewSession) -> Arc<Session> {
-        let event = StatusEvent {
-            status: SessionStatus::AwaitingPayment,
-            payment_id: new.payment_id.clone(),
-            failure: None,
+    pub fn new(db: Db, hub: Arc<Hub>) -> Self {
+        Sessions {
+            db,
+            hub,
+            creating: Mutex::new(HashMap::new()),
+            stopping: watch::Sender::new(false),
+        }
+    }
+
+    pub async fn lock_order(&self, order_id: &str) -> OrderLock<'_> {
+        let lock = {
+            let mut creating = self
+                .creating
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(creating.entry(order_id.to_owned()).or_default())
         };
-        let session = Arc::new(Session {
+        OrderLock {
+            sessions: self,
+            order_id: order_id.to_owned(),
+            _guard: lock.lock_owned().await,
+        }
+    }
+
+    /// The order's latest session, expiry applied.
+    pub async fn latest_for_order(&self, order_id: &str) -> Result<Option<Session>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE order_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
+        );
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(order_id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        self.fresh(row.map(from_row)).await
+    }
+
+    /// Stores a new session and its first status, `awaiting_payment` (sequence 1).
+    pub async fn insert(&self, new: NewSession) -> Result<Session, InsertError> {
+        let session = Session {
             id: random_token("cs_", 20),
             token: random_token("", 32),
-            order_id: new.order_id,
-            amount: new.amount,
-            description: new.description,
-            payment_id: new.payment_id,
+            order_id: new.order.id,
+            amount: new.order.amount,
+            description: new.order.description,
+            payment_id: new.payment_id.clone(),
             qr_payload: new.qr_payload,
             expires_at: new.expires_at,
-            status: watch::Sender::new(Versioned { seq: 1, event }),
-        });
-        let mut index = self.lock();
-        index.by_id.insert(session.id.clone(), Arc::clone(&session));
-        index
-            .by_order
-            .insert(session.order_id.clone(), Arc::clone(&session));
-        index
-            .by_payment
-            .insert(session.payment_id.clone(), Arc::clone(&session));
-        session
+            current: Versioned {
+                seq: 1,
+                event: StatusEvent {
+                    status: SessionStatus::AwaitingPayment,
+                    payment_id: new.payment_id,
+                    failure: None,
+                },
+            },
+        };
+        let at = now();
+        let mut tx = self.db.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, token, order_id, amount, description, payment_id, qr_payload, expires_at, status, seq, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'awaiting_payment', 1, $9)",
+        )
+        .bind(&session.id)
+        .bind(&session.token)
+        .bind(&session.order_id)
+        .bind(i64::try_from(session.amount).unwrap_or(i64::MAX))
+        .bind(&session.description)
+        .bind(&session.payment_id)
+        .bind(&session.qr_payload)
+        .bind(session.expires_at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(InsertError::OrderHasOpenSession);
+            }
+            other => other?,
+        };
+        sqlx::query(
+            "INSERT INTO session_events (session_id, seq, status, created_at) VALUES ($1, 1, 'awaiting_payment', $2)",
+        )
+        .bind(&session.id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(session)
     }
 
-    /// The session `id`, if `token` is its capability. A wrong token and an unknown id are
-    /// indistinguishable to the caller.
-    pub fn get(&self, id: &str, token: &str) -> Option<Arc<Session>> {
-        self.lock()
-            .by_id
-            .get(id)
-            .filter(|s| s.token_matches(token))
-            .cloned()
+    /// The session `id`, if `token` is its capability, expiry applied. A wrong token and an
+    /// unknown id are indistinguishable to the caller.
+    pub async fn get(&self, id: &str, token: &str) -> Result<Option<Session>, sqlx::Error> {
+        let session = self.by_column("id", id).await?;
+        self.fresh(session.filter(|s| s.token_matches(token))).await
     }
 
-    /// The latest session of an order.
-    pub fn for_order(&self, order_id: &str) -> Option<Arc<Session>> {
-        self.lock().by_order.get(order_id).cloned()
+    pub async fn for_payment(&self, payment_id: &str) -> Result<Option<Session>, sqlx::Error> {
+        self.by_column("payment_id", payment_id).await
     }
 
-    pub fn for_payment(&self, payment_id: &str) -> Option<Arc<Session>> {
-        self.lock().by_payment.get(payment_id).cloned()
+    async fn by_column(&self, column: &str, value: &str) -> Result<Option<Session>, sqlx::Error> {
+        // `column` is one of ours, never input.
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {column} = $1");
+        let row: Option<SessionRow> = sqlx::query_as(&sql)
+            .bind(value)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        Ok(row.map(from_row))
+    }
+
+    /// `session` with its expiry applied if due.
+    async fn fresh(&self, session: Option<Session>) -> Result<Option<Session>, sqlx::Error> {
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        if session.current.event.status == SessionStatus::AwaitingPayment
+            && now() >= session.expires_at
+        {
+            self.expire_if_due(&session.id).await?;
+            return self.by_column("id", &session.id).await;
+        }
+        Ok(Some(session))
+    }
+
+    /// Moves the session to the final `to` (see the module doc for which moves are allowed).
+    /// Returns the new status, or `None` when nothing changed. Commits before returning, then
+    /// wakes the session's followers.
+    pub async fn finish(
+        &self,
+        session_id: &str,
+        to: SessionStatus,
+        failure: Option<Failure>,
+    ) -> Result<Option<Versioned>, sqlx::Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let changed = self
+            .finish_in(&mut tx, session_id, to, failure, None)
+            .await?;
+        tx.commit().await?;
+        if changed.is_some() {
+            self.hub.wake(session_id);
+        }
+        Ok(changed)
+    }
+
+    /// [`Sessions::finish`] inside the caller's transaction, with an optional extra condition
+    /// (`not_before`: only if the session's expiry is at or before it — for expiry). The caller
+    /// commits, then calls [`Hub::wake`].
+    pub async fn finish_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        session_id: &str,
+        to: SessionStatus,
+        failure: Option<Failure>,
+        not_before: Option<i64>,
+    ) -> Result<Option<Versioned>, sqlx::Error> {
+        debug_assert!(to.is_final());
+        let allowed_from = if to == SessionStatus::Paid {
+            "status IN ('awaiting_payment', 'expired')"
+        } else {
+            "status = 'awaiting_payment'"
+        };
+        let (code, message) = match &failure {
+            Some(f) => (Some(f.error_code.clone()), Some(f.error_message.clone())),
+            None => (None, None),
+        };
+        let sql = format!(
+            "UPDATE sessions SET status = $1, failure_code = $2, failure_message = $3, seq = seq + 1
+             WHERE id = $4 AND {allowed_from} AND expires_at <= $5
+             RETURNING seq, payment_id"
+        );
+        let row: Option<(i64, String)> = sqlx::query_as(&sql)
+            .bind(status_name(to))
+            .bind(&code)
+            .bind(&message)
+            .bind(session_id)
+            .bind(not_before.unwrap_or(i64::MAX))
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some((seq, payment_id)) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO session_events (session_id, seq, status, failure_code, failure_message, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(session_id)
+        .bind(seq)
+        .bind(status_name(to))
+        .bind(&code)
+        .bind(&message)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+        if self.db.backend == Backend::Postgres {
+            // Delivered to every listening instance when the transaction commits.
+            sqlx::query("SELECT pg_notify('mobilepay_session_events', $1)")
+                .bind(session_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(Some(Versioned {
+            seq,
+            event: StatusEvent {
+                status: to,
+                payment_id,
+                failure,
+            },
+        }))
+    }
+
+    /// Marks the session expired if its payment can no longer be paid.
+    pub async fn expire_if_due(&self, session_id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let changed = self
+            .finish_in(
+                &mut tx,
+                session_id,
+                SessionStatus::Expired,
+                None,
+                Some(now()),
+            )
+            .await?;
+        tx.commit().await?;
+        if changed.is_some() {
+            self.hub.wake(session_id);
+        }
+        Ok(changed.is_some())
+    }
+
+    /// The session's statuses after `seq`, oldest first.
+    pub async fn events_after(
+        &self,
+        session_id: &str,
+        seq: i64,
+    ) -> Result<Vec<Versioned>, sqlx::Error> {
+        type EventRow = (i64, String, Option<String>, Option<String>, String);
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT e.seq, e.status, e.failure_code, e.failure_message, s.payment_id
+             FROM session_events e JOIN sessions s ON s.id = e.session_id
+             WHERE e.session_id = $1 AND e.seq > $2 ORDER BY e.seq",
+        )
+        .bind(session_id)
+        .bind(seq)
+        .fetch_all(&self.db.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, status, code, message, payment_id)| Versioned {
+                seq,
+                event: StatusEvent {
+                    status: parse_status(&status),
+                    payment_id,
+                    failure: failure(code, message),
+                },
+            })
+            .collect())
     }
 
     /// Ends every open event stream (at shutdown).
@@ -174,12 +462,6 @@ impl Sessions {
         async move {
             let _ = rx.wait_for(|stopping| *stopping).await;
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

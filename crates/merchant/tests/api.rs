@@ -83,18 +83,17 @@ async fn spawn_app_with(
 
     let mut config = merchant_config(&sandbox_url);
     merchant(&mut config);
-    let state = mobilepay_merchant::state(&merchant_listener, config).expect("a merchant state");
-    let router = mobilepay_merchant::routes::router(Arc::clone(&state));
-    let stopping = Arc::clone(&state);
+    let state = mobilepay_merchant::state(&merchant_listener, config)
+        .await
+        .expect("a merchant state");
     let (stop_merchant, merchant_stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(merchant_listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = merchant_stopped.await;
-                stopping.sessions.stop_streams();
-            })
-            .await
-    });
+    tokio::spawn(mobilepay_merchant::serve(
+        merchant_listener,
+        Arc::clone(&state),
+        async move {
+            let _ = merchant_stopped.await;
+        },
+    ));
 
     TestApp {
         address,
@@ -107,25 +106,27 @@ async fn spawn_app_with(
 }
 
 fn merchant_config(sandbox_url: &str) -> Config {
-    Config {
-        public_url: None,
-        mobilepay_url: sandbox_url.to_owned(),
-        api_key: ApiKey::new("sk_test_demo_merchant"),
-        merchant_id: "MERCHANT123".to_owned(),
-        webhooks: Verifier::new(&[DEMO_WEBHOOK_SECRET]).expect("the demo secret is valid"),
-        widget_dir: None,
-    }
+    Config::new(
+        sandbox_url,
+        ApiKey::new("sk_test_demo_merchant"),
+        "MERCHANT123",
+        Verifier::new(&[DEMO_WEBHOOK_SECRET]).expect("the demo secret is valid"),
+    )
 }
 
 impl TestApp {
     /// An order for the demo product (25 000 FCFA), as the store page places it.
-    fn place_order(&self) -> Order {
+    async fn place_order(&self) -> Order {
         let product = self
             .state
             .catalog
             .product("pagne-wax")
             .expect("the demo product");
-        self.state.catalog.place_order(product)
+        self.state
+            .catalog
+            .place_order(&self.state.sessions.db, product)
+            .await
+            .expect("the order is stored")
     }
 
     async fn post_session(&self, body: &Value) -> reqwest::Response {
@@ -146,7 +147,7 @@ impl TestApp {
 
     /// An order and its session.
     async fn new_session(&self) -> CheckoutSession {
-        let order = self.place_order();
+        let order = self.place_order().await;
         self.create_session(&order.id).await
     }
 
@@ -184,28 +185,39 @@ impl TestApp {
         response.json().await.expect("a StatusEvent")
     }
 
-    /// Waits (bounded) until the session of `payment_id` reaches `status`, without polling.
-    async fn wait_for(&self, payment_id: &str, status: SessionStatus) {
-        let session = self
-            .state
-            .sessions
-            .for_payment(payment_id)
-            .expect("a session for the payment");
-        let mut rx = session.subscribe();
-        tokio::time::timeout(PROMPTLY, rx.wait_for(|v| v.event.status == status))
-            .await
-            .unwrap_or_else(|_| panic!("the session reached {status:?} in time"))
-            .expect("the session is alive");
-    }
-
-    /// The session's sequence number: how many statuses it has had.
-    fn seq(&self, payment_id: &str) -> u64 {
+    /// The stored session of `payment_id`.
+    async fn stored(&self, payment_id: &str) -> mobilepay_merchant::sessions::Session {
         self.state
             .sessions
             .for_payment(payment_id)
+            .await
+            .expect("the database answers")
             .expect("a session for the payment")
-            .current()
-            .seq
+    }
+
+    /// Waits (bounded) until the session of `payment_id` reaches `status`, woken by the
+    /// backend's own wake-ups rather than polling.
+    async fn wait_for(&self, payment_id: &str, status: SessionStatus) {
+        let id = self.stored(payment_id).await.id;
+        let mut subscription = self.state.sessions.hub.subscribe(&id);
+        let reached = async {
+            loop {
+                if self.stored(payment_id).await.current.event.status == status {
+                    return;
+                }
+                if subscription.rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(PROMPTLY, reached)
+            .await
+            .unwrap_or_else(|_| panic!("the session reached {status:?} in time"));
+    }
+
+    /// The session's sequence number: how many statuses it has had.
+    async fn seq(&self, payment_id: &str) -> i64 {
+        self.stored(payment_id).await.current.seq
     }
 
     async fn events(&self, session: &CheckoutSession) -> EventStream {
@@ -407,7 +419,7 @@ fn parse_event(block: &str) -> Option<SseEvent> {
 #[tokio::test]
 async fn a_session_is_created_with_the_catalogs_amount_and_capability_urls() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
@@ -471,7 +483,7 @@ async fn the_payment_is_created_with_the_sandbox_for_the_orders_amount() {
 #[tokio::test]
 async fn asking_again_for_the_same_order_resumes_the_same_session() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
     let first = app.create_session(&order.id).await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
@@ -484,7 +496,7 @@ async fn asking_again_for_the_same_order_resumes_the_same_session() {
 #[tokio::test]
 async fn two_simultaneous_requests_for_one_order_share_one_session() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
     let body = json!({"order_id": order.id});
 
     let (a, b) = tokio::join!(app.post_session(&body), app.post_session(&body));
@@ -501,7 +513,7 @@ async fn two_simultaneous_requests_for_one_order_share_one_session() {
 #[tokio::test]
 async fn an_amount_sent_by_the_browser_changes_nothing() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app
         .post_session(&json!({"order_id": order.id, "amount": 1, "description": "Gratuit"}))
@@ -561,7 +573,7 @@ async fn an_order_id_that_is_not_a_plain_reference_is_invalid() {
 #[tokio::test]
 async fn session_answers_tell_browsers_not_to_send_referers() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
@@ -579,7 +591,7 @@ async fn an_unreachable_payment_service_is_a_bad_gateway() {
     let (closed, url) = bind().await;
     drop(closed);
     let app = spawn_app_with(|_| {}, |config| config.mobilepay_url = url).await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
@@ -598,7 +610,7 @@ async fn a_key_refused_by_the_payment_service_is_a_provider_error_that_reveals_n
         |config| config.api_key = ApiKey::new("sk_test_revoked"),
     )
     .await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
@@ -633,7 +645,7 @@ async fn a_rate_limited_payment_service_is_a_service_unavailable_with_retry_afte
     })
     .await;
     let app = spawn_app_with(|_| {}, |config| config.mobilepay_url = fake).await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
@@ -666,13 +678,18 @@ async fn a_payment_with_an_unreadable_expiry_is_a_provider_error() {
     })
     .await;
     let app = spawn_app_with(|_| {}, |config| config.mobilepay_url = fake).await;
-    let order = app.place_order();
+    let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
 
     assert_error(response, StatusCode::BAD_GATEWAY, "PAYMENT_PROVIDER_ERROR").await;
     assert!(
-        app.state.sessions.for_order(&order.id).is_none(),
+        app.state
+            .sessions
+            .latest_for_order(&order.id)
+            .await
+            .expect("the database answers")
+            .is_none(),
         "no session"
     );
 }
@@ -794,7 +811,7 @@ async fn a_failed_payment_shows_failed_with_the_providers_reason() {
 #[tokio::test]
 async fn a_failed_order_gets_a_new_payment_when_asked_again() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
     let first = app.create_session(&order.id).await;
     app.pay(&first.payment_id, "insufficient_funds").await;
     app.wait_for(&first.payment_id, SessionStatus::Failed).await;
@@ -812,7 +829,7 @@ async fn a_failed_order_gets_a_new_payment_when_asked_again() {
 #[tokio::test]
 async fn a_paid_order_resumes_its_paid_session_rather_than_charging_again() {
     let app = spawn_app().await;
-    let order = app.place_order();
+    let order = app.place_order().await;
     let first = app.create_session(&order.id).await;
     app.pay(&first.payment_id, "success").await;
     app.wait_for(&first.payment_id, SessionStatus::Paid).await;
@@ -920,7 +937,7 @@ async fn a_duplicate_or_late_webhook_leaves_a_paid_session_paid() {
     let status = app.status(&session).await;
     assert_eq!(status.status, SessionStatus::Paid);
     assert_eq!(status.failure, None);
-    assert_eq!(app.seq(&session.payment_id), 2, "no further status");
+    assert_eq!(app.seq(&session.payment_id).await, 2, "no further status");
 }
 
 #[tokio::test]
@@ -1114,4 +1131,424 @@ async fn run_serves_the_backend_until_its_shutdown_future_completes() {
         .expect("the task did not panic")
         .expect("run ends without error");
     drop(stop_sandbox);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durability: reconnections, restarts, several instances on PostgreSQL
+// ---------------------------------------------------------------------------------------------
+
+/// Opens `events_url`, sending `Last-Event-ID` when given.
+async fn open_events(url: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.expect("the backend answers")
+}
+
+fn event_stream(response: reqwest::Response) -> EventStream {
+    assert_eq!(response.status(), StatusCode::OK);
+    EventStream {
+        stream: Box::pin(response.bytes_stream()),
+        buffer: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_reconnect_with_last_event_id_gets_what_it_missed_then_ends() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    let mut first = app.events(&session).await;
+    assert_eq!(first.next().await.expect("the current status").id, "1");
+    drop(first);
+
+    // Paid while the browser was away.
+    app.pay(&session.payment_id, "success").await;
+    app.wait_for(&session.payment_id, SessionStatus::Paid).await;
+
+    let mut again = event_stream(open_events(&session.events_url, Some("1")).await);
+    let missed = again.next().await.expect("the missed status");
+    assert_eq!(missed.id, "2");
+    assert_eq!(missed.status().status, SessionStatus::Paid);
+    assert!(
+        again.next().await.is_none(),
+        "the stream ends after the final status"
+    );
+}
+
+#[tokio::test]
+async fn a_reconnect_with_nothing_left_to_send_is_told_to_stop() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    app.pay(&session.payment_id, "success").await;
+    app.wait_for(&session.payment_id, SessionStatus::Paid).await;
+
+    // 204 is what makes EventSource stop reconnecting.
+    let response = open_events(&session.events_url, Some("2")).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // A Last-Event-ID beyond the history is clamped, not trusted.
+    let response = open_events(&session.events_url, Some("99")).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Without one, a new subscriber still gets the final status.
+    let mut fresh = event_stream(open_events(&session.events_url, None).await);
+    assert_eq!(fresh.next().await.expect("the final status").id, "2");
+}
+
+#[tokio::test]
+async fn a_webhook_delivered_twice_is_stored_once_and_applied_once() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    let body = payment_received(&session.payment_id, 25_000);
+    let headers = sign(DEMO_WEBHOOK_SECRET, &body);
+
+    for _ in 0..2 {
+        let response = app.post_webhook(headers.clone(), &body).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM received_webhooks")
+        .fetch_one(&app.state.sessions.db.pool)
+        .await
+        .expect("the database answers");
+    assert_eq!(stored, 1);
+    assert_eq!(app.seq(&session.payment_id).await, 2);
+}
+
+/// A merchant backend on `database_url`, on `listener`, against the sandbox at `sandbox_url`.
+async fn start_merchant(
+    listener: TcpListener,
+    sandbox_url: &str,
+    database_url: &str,
+) -> (
+    Arc<AppState>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let mut config = merchant_config(sandbox_url);
+    config.database_url = database_url.to_owned();
+    let state = mobilepay_merchant::state(&listener, config)
+        .await
+        .expect("a merchant state");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(mobilepay_merchant::serve(
+        listener,
+        Arc::clone(&state),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (state, stop, server)
+}
+
+/// A sandbox delivering its webhooks to `webhook_url`.
+async fn start_sandbox(webhook_url: &str) -> (String, oneshot::Sender<()>) {
+    let (listener, url) = bind().await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(mobilepay_sandbox::run(
+        listener,
+        mobilepay_sandbox::Config {
+            webhook_url: Some(webhook_url.to_owned()),
+            ..mobilepay_sandbox::Config::default()
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (url, stop)
+}
+
+async fn create_session_at(address: &str, order_id: &str) -> CheckoutSession {
+    let response = reqwest::Client::new()
+        .post(format!("{address}/checkout/sessions"))
+        .json(&json!({ "order_id": order_id }))
+        .send()
+        .await
+        .expect("the backend answers");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("a CheckoutSession")
+}
+
+async fn pay_at(sandbox: &str, payment_id: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{sandbox}/sandbox/v1/payments/{payment_id}/pay"))
+        .json(&json!({ "outcome": "success" }))
+        .send()
+        .await
+        .expect("the sandbox answers");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn advance_sandbox_clock(sandbox: &str, seconds: u64) {
+    let response = reqwest::Client::new()
+        .post(format!("{sandbox}/sandbox/v1/clock/advance"))
+        .json(&json!({ "seconds": seconds }))
+        .send()
+        .await
+        .expect("the sandbox answers");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+async fn place_order_in(state: &AppState) -> Order {
+    let product = state
+        .catalog
+        .product("pagne-wax")
+        .expect("the demo product");
+    state
+        .catalog
+        .place_order(&state.sessions.db, product)
+        .await
+        .expect("the order is stored")
+}
+
+/// Reads `status` events until one is final, waiting at most [`PROMPTLY`] for each.
+async fn final_status(stream: &mut EventStream) -> SseEvent {
+    loop {
+        let event = stream.next().await.expect("a final status in time");
+        if event.status().status != SessionStatus::AwaitingPayment {
+            return event;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restart_mid_payment_loses_nothing() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let database_url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("m.sqlite3").display()
+    );
+    let (listener, address) = bind().await;
+    let (sandbox, _stop_sandbox) = start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
+    let (state, stop, server) = start_merchant(listener, &sandbox, &database_url).await;
+    let order = place_order_in(&state).await;
+    let session = create_session_at(&address, &order.id).await;
+
+    // The backend goes down; the shopper pays meanwhile; the webhook finds nobody.
+    drop(stop);
+    server.await.expect("joins").expect("stops cleanly");
+    drop(state);
+    pay_at(&sandbox, &session.payment_id).await;
+
+    // Up again on the same address and database, the session and its capability are intact.
+    let listener = TcpListener::bind(address.trim_start_matches("http://"))
+        .await
+        .expect("the same address again");
+    let (_state, _stop, _server) = start_merchant(listener, &sandbox, &database_url).await;
+    let mut stream = event_stream(open_events(&session.events_url, None).await);
+    assert_eq!(
+        stream.next().await.expect("the status").status().status,
+        SessionStatus::AwaitingPayment
+    );
+    // MOBILE-PAY retries (5 s later on its clock): the true status arrives.
+    advance_sandbox_clock(&sandbox, 10).await;
+    let paid = final_status(&mut stream).await;
+    assert_eq!(paid.status().status, SessionStatus::Paid);
+    assert_eq!(paid.id, "2");
+}
+
+/// A PostgreSQL server of its own in a temporary folder, stopped on drop.
+struct TestPostgres {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    as_postgres_user: bool,
+}
+
+impl TestPostgres {
+    fn start() -> TestPostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(Result::ok)
+                    .map(|v| v.path().join("bin"))
+                    .filter(|bin| bin.join("initdb").exists())
+                    .max()
+            })
+            .expect(
+                "PostgreSQL's server (Debian's postgresql package; `cargo xtask test` installs it)",
+            );
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        // initdb refuses to run as root: run the server as `postgres` then.
+        let as_postgres_user = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let pg = TestPostgres {
+            dir,
+            bin,
+            port,
+            as_postgres_user,
+        };
+        if as_postgres_user {
+            let status = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(pg.dir.path())
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        let data = pg.dir.path().join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-D",
+                &data.display().to_string(),
+            ],
+        );
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.dir.path().display()
+        );
+        // `-l`: the server writes its log there, not into our pipes (which would never close).
+        let log = pg.dir.path().join("log").display().to_string();
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "-s",
+                "start",
+            ],
+        );
+        pg
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let output = if self.as_postgres_user {
+            std::process::Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&program)
+                .args(args)
+                .output()
+        } else {
+            std::process::Command::new(&program).args(args).output()
+        }
+        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data").display().to_string();
+        let _ = std::panic::catch_unwind(|| {
+            self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-s", "stop"]);
+        });
+    }
+}
+
+#[tokio::test]
+async fn two_instances_on_postgresql_share_sessions_and_events_across_restarts() {
+    let pg = TestPostgres::start();
+    let (listener_a, a) = bind().await;
+    let (listener_b, b) = bind().await;
+    // MOBILE-PAY's webhooks reach instance A only.
+    let (sandbox, _stop_sandbox) = start_sandbox(&format!("{a}/webhooks/mobilepay")).await;
+    let (state_a, _stop_a, _server_a) = start_merchant(listener_a, &sandbox, &pg.url()).await;
+    let (state_b, stop_b, server_b) = start_merchant(listener_b, &sandbox, &pg.url()).await;
+
+    // The order is placed through A, its session created through B, and followed on B.
+    let order = place_order_in(&state_a).await;
+    let session = create_session_at(&b, &order.id).await;
+    let again = create_session_at(&a, &order.id).await;
+    assert_eq!(
+        again.session_id, session.session_id,
+        "one session, whichever instance"
+    );
+    let mut on_b = event_stream(open_events(&session.events_url, None).await);
+    assert_eq!(on_b.next().await.expect("the status").id, "1");
+
+    pay_at(&sandbox, &session.payment_id).await;
+    let paid = final_status(&mut on_b).await;
+    assert_eq!(
+        paid.status().status,
+        SessionStatus::Paid,
+        "A's webhook reached B's stream"
+    );
+
+    // A second payment: B restarts while it is pending, and still hears of it.
+    let order = place_order_in(&state_b).await;
+    let session = create_session_at(&a, &order.id).await;
+    drop(stop_b);
+    server_b.await.expect("joins").expect("stops cleanly");
+    drop(state_b);
+    let listener_b = TcpListener::bind(b.trim_start_matches("http://"))
+        .await
+        .expect("B's address again");
+    let (_state_b, _stop_b, _server_b) = start_merchant(listener_b, &sandbox, &pg.url()).await;
+    let follow_url = session.events_url.replace(&a, &b);
+    let mut on_b = event_stream(open_events(&follow_url, None).await);
+    assert_eq!(on_b.next().await.expect("the status").id, "1");
+    pay_at(&sandbox, &session.payment_id).await;
+    assert_eq!(
+        final_status(&mut on_b).await.status().status,
+        SessionStatus::Paid
+    );
+
+    // A browser that lost B reconnects to A with its Last-Event-ID: the table has it all.
+    let mut on_a = event_stream(open_events(&session.events_url, Some("1")).await);
+    assert_eq!(on_a.next().await.expect("the missed status").id, "2");
+    assert!(on_a.next().await.is_none());
+    drop(state_a);
+}
+
+#[tokio::test]
+async fn a_lost_webhook_is_made_up_for_by_reconciliation_with_the_history() {
+    // MOBILE-PAY's webhooks go nowhere: every one of them is lost.
+    let app = spawn_app_with(
+        |sandbox| sandbox.webhook_url = Some("http://127.0.0.1:9/lost".to_owned()),
+        |_| {},
+    )
+    .await;
+    let paid = app.new_session().await;
+    let failed = app.new_session().await;
+    let waiting = app.new_session().await;
+    app.pay(&paid.payment_id, "success").await;
+    app.pay(&failed.payment_id, "insufficient_funds").await;
+
+    let settled = mobilepay_merchant::reconcile::pass(&app.state, 0)
+        .await
+        .expect("the pass runs");
+
+    assert_eq!(settled, 2);
+    assert_eq!(app.status(&paid).await.status, SessionStatus::Paid);
+    let status = app.status(&failed).await;
+    assert_eq!(status.status, SessionStatus::Failed);
+    let failure = status.failure.expect("the reason");
+    assert_eq!(failure.error_code, "INSUFFICIENT_FUNDS");
+    assert_eq!(failure.error_message, "Solde insuffisant");
+    assert_eq!(
+        app.status(&waiting).await.status,
+        SessionStatus::AwaitingPayment
+    );
+    // A second pass finds nothing more to do.
+    assert_eq!(
+        mobilepay_merchant::reconcile::pass(&app.state, 0)
+            .await
+            .expect("the pass runs"),
+        0
+    );
 }

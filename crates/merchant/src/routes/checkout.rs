@@ -2,15 +2,19 @@
 //! it as Server-Sent Events.
 
 use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use mobilepay_wire::api::CreateQrPayment;
 use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
 use serde::Deserialize;
@@ -18,30 +22,71 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::AppState;
+use crate::db::now;
 use crate::error::{ApiJson, Error};
-use crate::sessions::{NewSession, Session};
+use crate::sessions::{InsertError, NewSession, Session, Versioned};
 
 /// Under the idle timeouts of common proxies (nginx: 60 s).
 const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How soon a browser reconnects after losing the stream.
 const RECONNECT_HINT: Duration = Duration::from_secs(2);
 
+/// Session requests per client address: the public endpoint must not let a bot burn the
+/// merchant's MOBILE-PAY quota (1,000 an hour on the Marchand tier).
+pub struct Limits {
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Limits")
+    }
+}
+
+impl Limits {
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        Limits {
+            by_address: RateLimiter::keyed(Quota::per_minute(n)),
+        }
+    }
+
+    fn check(&self, address: Option<IpAddr>) -> Result<(), Error> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        self.by_address.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Error::TooManyRequests {
+                retry_after: wait.max(Duration::from_secs(1)),
+            }
+        })
+    }
+}
+
 /// `POST /checkout/sessions` `{"order_id"}`: resumes the order's session if it can still be paid
 /// (or was paid), otherwise creates a payment with MOBILE-PAY for the order's amount.
 pub async fn create(
     State(state): State<Arc<AppState>>,
+    extensions: axum::http::Extensions,
     ApiJson(body): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<CheckoutSession>), Error> {
+    let address = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip());
+    state.limits.check(address)?;
     if !valid_order_id(&body.order_id) {
         return Err(Error::InvalidOrderId);
     }
+    let db = &state.sessions.db;
     let order = state
         .catalog
-        .order(&body.order_id)
+        .order(db, &body.order_id)
+        .await?
         .ok_or(Error::OrderNotFound)?;
-    let _creating = state.sessions.creating.lock().await;
-    if let Some(session) = state.sessions.for_order(&order.id)
-        && session.resumable()
+    let _creating = state.sessions.lock_order(&order.id).await;
+    if let Some(session) = state.sessions.latest_for_order(&order.id).await?
+        && session.resumable(now())
     {
         return Ok((StatusCode::OK, Json(wire(&state, &session))));
     }
@@ -57,16 +102,33 @@ pub async fn create(
         tracing::error!(expires_at = %payment.expires_at, "MOBILE-PAY sent an unreadable expiry");
         Error::ProviderError("unreadable expires_at".into())
     })?;
-    let session = state.sessions.insert(NewSession {
-        order_id: order.id,
-        amount: order.amount,
-        description: order.description,
-        payment_id: payment.payment_id,
-        qr_payload: payment.qr_code,
-        expires_at,
-    });
-    tracing::info!(session_id = %session.id, payment_id = %session.payment_id, "checkout session created");
-    Ok((StatusCode::CREATED, Json(wire(&state, &session))))
+    let order_id = order.id.clone();
+    let inserted = state
+        .sessions
+        .insert(NewSession {
+            order,
+            payment_id: payment.payment_id,
+            qr_payload: payment.qr_code,
+            expires_at: expires_at.unix_timestamp(),
+        })
+        .await;
+    match inserted {
+        Ok(session) => {
+            tracing::info!(session_id = %session.id, payment_id = %session.payment_id, "checkout session created");
+            Ok((StatusCode::CREATED, Json(wire(&state, &session))))
+        }
+        // Another instance won the race for this order: show its session. The payment made
+        // here is never shown and expires unpaid.
+        Err(InsertError::OrderHasOpenSession) => {
+            let session = state
+                .sessions
+                .latest_for_order(&order_id)
+                .await?
+                .ok_or(Error::Internal)?;
+            Ok((StatusCode::OK, Json(wire(&state, &session))))
+        }
+        Err(InsertError::Database(error)) => Err(error.into()),
+    }
 }
 
 /// Order references are ours, but arrive from browsers: keep them short and plain.
@@ -78,21 +140,24 @@ fn valid_order_id(id: &str) -> bool {
 }
 
 fn wire(state: &AppState, session: &Session) -> CheckoutSession {
-    let current = session.current().event;
     let base = format!("{}/checkout/sessions/{}", state.public_url, session.id);
+    let expires_at = OffsetDateTime::from_unix_timestamp(session.expires_at)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default();
     CheckoutSession {
         session_id: session.id.clone(),
         order_id: session.order_id.clone(),
-        status: current.status,
+        status: session.current.event.status,
         amount: session.amount,
         currency: mobilepay_wire::CURRENCY.to_owned(),
         description: session.description.clone(),
         payment_id: session.payment_id.clone(),
         qr_payload: session.qr_payload.clone(),
-        expires_at: session.expires_at.format(&Rfc3339).unwrap_or_default(),
+        expires_at,
         events_url: format!("{base}/events?token={}", session.token),
         status_url: format!("{base}/status?token={}", session.token),
-        failure: current.failure,
+        failure: session.current.event.failure.clone(),
     }
 }
 
@@ -102,10 +167,11 @@ pub struct Capability {
     token: String,
 }
 
-fn authorized(state: &AppState, id: &str, cap: &Capability) -> Result<Arc<Session>, Error> {
+async fn authorized(state: &AppState, id: &str, cap: &Capability) -> Result<Session, Error> {
     state
         .sessions
         .get(id, &cap.token)
+        .await?
         .ok_or(Error::SessionNotFound)
 }
 
@@ -115,20 +181,36 @@ pub async fn status(
     Path(id): Path<String>,
     Query(cap): Query<Capability>,
 ) -> Result<Json<StatusEvent>, Error> {
-    let session = authorized(&state, &id, &cap)?;
-    Ok(Json(session.current().event))
+    let session = authorized(&state, &id, &cap).await?;
+    Ok(Json(session.current.event))
 }
 
-/// `GET /checkout/sessions/{id}/events?token=…`: the current status at once, then every change,
-/// each a `status` event whose `id` is the session's sequence number; the stream ends after a
-/// final status (or at server shutdown).
+/// `GET /checkout/sessions/{id}/events?token=…`: each a `status` event whose `id` is the
+/// session's sequence number. A new subscriber gets the current status, then every change; one
+/// that reconnects with `Last-Event-ID` gets every status after that id from the database, then
+/// the changes. The stream ends after a final status (or at server shutdown); a reconnection
+/// with nothing left to send is answered `204 No Content`, which tells `EventSource` to stop.
 pub async fn events(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(cap): Query<Capability>,
-) -> Result<impl IntoResponse, Error> {
-    let session = authorized(&state, &id, &cap)?;
-    let stream = status_stream(session, state.sessions.stopped());
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = authorized(&state, &id, &cap).await?;
+    let current = session.current.seq;
+    let last_seen = match headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        Some(seen) => seen.clamp(0, current),
+        // A new subscriber starts with the current status.
+        None => current - 1,
+    };
+    if last_seen >= current && session.current.event.status.is_final() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let stream = status_stream(Arc::clone(&state), session, last_seen);
     Ok((
         // Tells nginx and its kin not to buffer the stream.
         [(
@@ -136,54 +218,79 @@ pub async fn events(
             HeaderValue::from_static("no"),
         )],
         Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT)),
-    ))
+    )
+        .into_response())
 }
 
 fn status_stream(
-    session: Arc<Session>,
-    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+    state: Arc<AppState>,
+    session: Session,
+    last_seen: i64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     struct Follow {
-        session: Arc<Session>,
-        rx: tokio::sync::watch::Receiver<crate::sessions::Versioned>,
-        first: bool,
+        state: Arc<AppState>,
+        session: Session,
+        // Subscribed before the first read, so that no change falls between read and wait.
+        subscription: crate::hub::Subscription,
         stopped: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+        last_seen: i64,
+        pending: std::collections::VecDeque<Versioned>,
+        first: bool,
     }
-    let rx = session.subscribe();
     let start = Follow {
+        subscription: state.sessions.hub.subscribe(&session.id),
+        stopped: Box::pin(state.sessions.stopped()),
+        state,
         session,
-        rx,
+        last_seen,
+        pending: Default::default(),
         first: true,
-        stopped: Box::pin(stopped),
     };
     futures_util::stream::unfold(Some(start), |follow| async move {
         let mut follow = follow?;
-        if follow.first {
-            // Expiry may be due already: the first event must be the true status.
-            follow.session.expire_if_due(OffsetDateTime::now_utc());
-        } else {
-            let until_expiry = (follow.session.expires_at - OffsetDateTime::now_utc())
-                .try_into()
-                .unwrap_or(Duration::ZERO);
+        loop {
+            if let Some(next) = follow.pending.pop_front() {
+                follow.last_seen = next.seq;
+                let mut event = Event::default()
+                    .event("status")
+                    .id(next.seq.to_string())
+                    .json_data(&next.event)
+                    .unwrap_or_default();
+                if follow.first {
+                    event = event.retry(RECONNECT_HINT);
+                    follow.first = false;
+                }
+                let more = (!next.event.status.is_final()).then_some(follow);
+                return Some((Ok(event), more));
+            }
+            let sessions = &follow.state.sessions;
+            match sessions
+                .events_after(&follow.session.id, follow.last_seen)
+                .await
+            {
+                Ok(events) if !events.is_empty() => {
+                    follow.pending.extend(events);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    // The browser reconnects with Last-Event-ID and misses nothing.
+                    tracing::warn!(%error, "event stream ends: database unavailable");
+                    return None;
+                }
+            }
+            let until_expiry =
+                Duration::from_secs(u64::try_from(follow.session.expires_at - now()).unwrap_or(0));
             tokio::select! {
-                changed = follow.rx.changed() => changed.ok()?,
+                changed = follow.subscription.rx.changed() => changed.ok()?,
                 () = tokio::time::sleep(until_expiry) => {
-                    follow.session.expire_if_due(OffsetDateTime::now_utc());
+                    if let Err(error) = sessions.expire_if_due(&follow.session.id).await {
+                        tracing::warn!(%error, "expiry not recorded");
+                        return None;
+                    }
                 }
                 () = &mut follow.stopped => return None,
             }
         }
-        let current = follow.rx.borrow_and_update().clone();
-        let mut event = Event::default()
-            .event("status")
-            .id(current.seq.to_string())
-            .json_data(&current.event)
-            .unwrap_or_default();
-        if follow.first {
-            event = event.retry(RECONNECT_HINT);
-        }
-        follow.first = false;
-        let next = (!current.event.status.is_final()).then_some(follow);
-        Some((Ok(event), next))
     })
 }

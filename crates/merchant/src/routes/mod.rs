@@ -29,10 +29,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(checkout::events),
         )
         .route("/webhooks/mobilepay", post(webhooks::receive))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz));
     if let Some(dir) = &state.config.widget_dir {
         router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
     }
+    let cors = cors(&state.config.allowed_origins);
     router
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -45,10 +47,60 @@ pub fn router(state: Arc<AppState>) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .layer(cors)
+        // Every request gets an id, in its log lines and in its answer (`x-request-id`).
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                // The path only: query strings carry session capabilities.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 axum::response::IntoResponse::into_response(Error::Internal)
             },
         ))
         .with_state(state)
+}
+
+/// `/readyz`: ready when the database answers.
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> Result<&'static str, Error> {
+    if state.sessions.db.ready().await {
+        Ok("ready")
+    } else {
+        Err(Error::Internal)
+    }
+}
+
+/// Cross-origin access to the checkout API, for the configured origins only (the widget on a
+/// merchant's page served from another origin than this backend). No credentials: a session's
+/// access rides in its URL.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        // The widget reads `Date` to count down by the server's clock.
+        .expose_headers([header::DATE])
+        .max_age(std::time::Duration::from_secs(600))
 }

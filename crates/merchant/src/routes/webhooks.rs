@@ -1,4 +1,6 @@
-//! `POST /webhooks/mobilepay`: MOBILE-PAY's webhooks, verified before anything else is read.
+//! `POST /webhooks/mobilepay`: MOBILE-PAY's webhooks, verified before anything else is read,
+//! stored before they are acknowledged, and deduplicated by their `webhook-id` (kept 30 days —
+//! longer than MOBILE-PAY's whole retry window of about 28 hours).
 
 use std::sync::Arc;
 
@@ -12,7 +14,11 @@ use mobilepay_wire::webhook::EventKind;
 use serde_json::json;
 
 use crate::AppState;
+use crate::db::now;
 use crate::error::Error;
+
+/// How long a received `webhook-id` is remembered.
+pub const DEDUPLICATION_WINDOW_SECONDS: i64 = 30 * 86_400;
 
 pub async fn receive(
     State(state): State<Arc<AppState>>,
@@ -30,31 +36,80 @@ pub async fn receive(
                 VerifyError::BadBody => Error::InvalidWebhook,
             }
         })?;
-    let changed = match &event.kind {
-        EventKind::PaymentReceived(data) => match state.sessions.for_payment(&data.payment_id) {
-            // A payment of another amount than the order's is not this order's payment.
-            Some(session) if session.amount != data.amount => {
-                tracing::error!(payment_id = %data.payment_id, expected = session.amount, received = data.amount, "payment.received with a wrong amount; session left as it was");
-                false
-            }
-            Some(session) => session.finish(SessionStatus::Paid, None),
-            None => false,
-        },
-        EventKind::TransactionFailed(data) => {
-            match state.sessions.for_payment(&data.transaction_id) {
-                Some(session) => session.finish(
-                    SessionStatus::Failed,
-                    Some(Failure {
-                        error_code: data.error_code.clone(),
-                        error_message: data.error_message.clone(),
-                    }),
-                ),
-                None => false,
-            }
+    // Present: the signature covers it.
+    let webhook_id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(Error::InvalidSignature)?;
+    let sessions = &state.sessions;
+    let (payment_id, to, failure, amount) = match &event.kind {
+        EventKind::PaymentReceived(d) => (
+            Some(&d.payment_id),
+            SessionStatus::Paid,
+            None,
+            Some(d.amount),
+        ),
+        EventKind::TransactionFailed(d) => (
+            Some(&d.transaction_id),
+            SessionStatus::Failed,
+            Some(Failure {
+                error_code: d.error_code.clone(),
+                error_message: d.error_message.clone(),
+            }),
+            None,
+        ),
+        EventKind::TransferCompleted(_) | EventKind::Unknown { .. } => {
+            (None, SessionStatus::Failed, None, None)
         }
-        EventKind::TransferCompleted(_) | EventKind::Unknown { .. } => false,
     };
-    tracing::info!(event = event.kind.name(), changed, "webhook accepted");
+    // Read before the transaction: what is read here never changes, and an in-memory SQLite
+    // has one connection, which the transaction then holds.
+    let session = match payment_id {
+        Some(payment_id) => sessions.for_payment(payment_id).await?,
+        None => None,
+    };
+    let at = now();
+    let mut tx = sessions.db.pool.begin().await?;
+    sqlx::query("DELETE FROM received_webhooks WHERE received_at < $1")
+        .bind(at - DEDUPLICATION_WINDOW_SECONDS)
+        .execute(&mut *tx)
+        .await?;
+    let first_time = sqlx::query(
+        "INSERT INTO received_webhooks (webhook_id, event, body, received_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (webhook_id) DO NOTHING",
+    )
+    .bind(webhook_id)
+    .bind(event.kind.name())
+    .bind(String::from_utf8_lossy(&body).into_owned())
+    .bind(at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    let mut changed = None;
+    if first_time && let Some(session) = session {
+        if amount.is_some_and(|a| a != session.amount) {
+            // A payment of another amount than the order's is not this order's payment.
+            tracing::error!(payment_id = %session.payment_id, expected = session.amount, received = ?amount, "payment.received with a wrong amount; session left as it was");
+        } else if sessions
+            .finish_in(&mut tx, &session.id, to, failure, None)
+            .await?
+            .is_some()
+        {
+            changed = Some(session.id);
+        }
+    }
+    tx.commit().await?;
+    if let Some(session_id) = &changed {
+        sessions.hub.wake(session_id);
+    }
+    tracing::info!(
+        event = event.kind.name(),
+        webhook_id,
+        duplicate = !first_time,
+        changed = changed.is_some(),
+        "webhook accepted"
+    );
     // Acknowledged whether or not it changed anything: a duplicate or unrelated event must not
     // be retried by MOBILE-PAY.
     Ok(Json(json!({ "received": true })))

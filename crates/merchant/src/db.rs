@@ -1,0 +1,111 @@
+//! The database: SQLite by default (one file, WAL), PostgreSQL when `DATABASE_URL` says so —
+//! the same migrations (`migrations/`, portable SQL) run at start-up on either. Queries go
+//! through sqlx's `Any` driver and use only `$1, $2, …` placeholders, in order, which both
+//! understand.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    /// For PostgreSQL, the URL the LISTEN connection opens.
+    pub url: String,
+}
+
+impl Db {
+    /// Opens `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`) and migrates it.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
+        };
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        options = match backend {
+            // An in-memory database lives as long as its one connection.
+            Backend::Sqlite if memory => options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None),
+            Backend::Sqlite => options.max_connections(8),
+            Backend::Postgres => options.max_connections(16),
+        };
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(url)
+            .await
+            .with_context(|| format!("opening the database ({})", redact(url)))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
+        Ok(Db {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ready(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn database_urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/shop"),
+            "postgres://app:…@db:5432/shop"
+        );
+        assert_eq!(redact("sqlite://shop.sqlite3"), "sqlite://shop.sqlite3");
+    }
+}

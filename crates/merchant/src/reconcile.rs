@@ -1,0 +1,123 @@
+//! Reconciliation: a session still waiting after its webhook should have come is checked
+//! against MOBILE-PAY's transaction history (`GET /api/v1/transactions`), so that a lost webhook
+//! still ends in the true status. Sessions that expired are checked too: a payment made just
+//! before the expiry whose webhook never came is still a payment.
+//!
+//! Every instance reconciles (the moves are idempotent); each pass makes one or a few
+//! transaction calls, and only when some session is waiting — well within the Marchand tier's
+//! 1,000 calls an hour.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mobilepay_client::TransactionQuery;
+use mobilepay_wire::api::TransactionKind;
+use mobilepay_wire::checkout::{Failure, SessionStatus};
+
+use crate::AppState;
+use crate::db::now;
+
+/// How long after its creation a session's webhook is overdue.
+pub const OVERDUE_AFTER_SECONDS: i64 = 60;
+/// How far back waiting sessions are looked for.
+const HORIZON_SECONDS: i64 = 2 * 86_400;
+/// Pages of history read per pass, at most.
+const MAX_PAGES: u64 = 10;
+const PAGE: u32 = 100;
+
+/// Runs a pass every `every`, until the process ends.
+pub async fn run(state: Arc<AppState>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match pass(&state, OVERDUE_AFTER_SECONDS).await {
+            Ok(0) => {}
+            Ok(settled) => tracing::info!(settled, "reconciliation settled sessions"),
+            Err(error) => tracing::warn!(%error, "reconciliation pass failed"),
+        }
+    }
+}
+
+/// One pass over the sessions created `overdue_after` seconds ago or earlier; returns how many
+/// sessions it moved.
+pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize> {
+    let at = now();
+    let waiting: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT id, payment_id, created_at FROM sessions
+         WHERE status IN ('awaiting_payment', 'expired') AND created_at <= $1 AND created_at >= $2
+         ORDER BY created_at LIMIT 500",
+    )
+    .bind(at - overdue_after)
+    .bind(at - HORIZON_SECONDS)
+    .fetch_all(&state.sessions.db.pool)
+    .await?;
+    let Some(oldest) = waiting.iter().map(|(_, _, created)| *created).min() else {
+        return Ok(0);
+    };
+    let start_date = time::OffsetDateTime::from_unix_timestamp(oldest - 60)?
+        .format(&time::format_description::well_known::Rfc3339)?;
+    // What MOBILE-PAY knows of our payments, newest first.
+    let mut known: HashMap<String, (String, Option<String>)> = HashMap::new();
+    for page in 0..MAX_PAGES {
+        let history = state
+            .mobilepay
+            .transactions(&TransactionQuery {
+                limit: Some(PAGE),
+                offset: Some(page * u64::from(PAGE)),
+                start_date: Some(start_date.clone()),
+                end_date: None,
+            })
+            .await?;
+        let count = history.transactions.len();
+        for tx in history.transactions {
+            if tx.kind == TransactionKind::QrPayment {
+                known.insert(tx.transaction_id, (tx.status, tx.error_code));
+            }
+        }
+        if count < PAGE as usize {
+            break;
+        }
+    }
+    let mut settled = 0;
+    for (session_id, payment_id, _) in waiting {
+        let (to, failure) = match known.get(&payment_id) {
+            Some((status, _)) if status == "completed" => (SessionStatus::Paid, None),
+            Some((status, code)) if status == "failed" => {
+                let code = code
+                    .clone()
+                    .unwrap_or_else(|| "TRANSACTION_FAILED".to_owned());
+                let message = failure_message(&code).to_owned();
+                (
+                    SessionStatus::Failed,
+                    Some(Failure {
+                        error_code: code,
+                        error_message: message,
+                    }),
+                )
+            }
+            _ => continue,
+        };
+        if state
+            .sessions
+            .finish(&session_id, to, failure)
+            .await?
+            .is_some()
+        {
+            tracing::warn!(%session_id, %payment_id, status = to.as_str(), "settled by reconciliation: its webhook never came");
+            settled += 1;
+        }
+    }
+    Ok(settled)
+}
+
+/// The history gives a code, not the webhook's message: MOBILE-PAY's wording for the known ones.
+fn failure_message(code: &str) -> &'static str {
+    match code {
+        "INSUFFICIENT_FUNDS" => "Solde insuffisant",
+        "TRANSACTION_DECLINED" => "Transaction refusée",
+        "PAYMENT_CANCELLED" => "Paiement annulé par le client",
+        _ => "Transaction échouée",
+    }
+}
