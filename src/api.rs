@@ -1,8 +1,16 @@
-//! The widget's two calls to the merchant backend: create (or resume) the checkout session, then
-//! follow its status as Server-Sent Events.
+//! The widget's calls to the merchant backend: create (or resume) the checkout session, follow
+//! its status as Server-Sent Events, or poll its status URL when a stream cannot be had.
+//!
+//! JSON goes through the browser's own `JSON` and is read field by field into the widget's own
+//! types: no JSON library and no serde in the wasm. That is for size — serde's derived
+//! deserializers for the wire types cost ~18 KB of wasm even over a minimal `Deserializer`
+//! (measured with twiggy) — and it reads only the fields the widget uses, so a backend that adds
+//! fields never breaks it. The browser tests feed it JSON made from `mobilepay_wire`'s own types.
 
-use mobilepay_wire::ApiError;
-use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
+use std::cell::Cell;
+use std::rc::Rc;
+
+use mobilepay_wire::checkout::SessionStatus;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -16,8 +24,6 @@ pub type ErrorCode = String;
 pub const NETWORK_ERROR: &str = "NETWORK_ERROR";
 /// The backend answered something that is not the documented JSON.
 pub const INVALID_RESPONSE: &str = "INVALID_RESPONSE";
-/// The event stream was refused or closed for good.
-pub const STREAM_CLOSED: &str = "STREAM_CLOSED";
 
 /// The page's origin: the default endpoint.
 pub fn page_origin() -> Result<String, JsValue> {
@@ -38,84 +44,247 @@ pub fn resolve(endpoint: &str) -> Result<String, JsValue> {
     Ok(url.href().trim_end_matches('/').to_owned())
 }
 
-/// `POST {endpoint}/checkout/sessions` `{"order_id"}`.
-pub async fn create_session(endpoint: &str, order_id: &str) -> Result<CheckoutSession, ErrorCode> {
-    let body = serde_json::to_string(&CreateSession {
-        order_id: order_id.to_owned(),
-    })
-    .map_err(|_| INVALID_RESPONSE.to_owned())?;
-    let (ok, text) = post_json(&format!("{endpoint}/checkout/sessions"), &body)
-        .await
-        .map_err(|_| NETWORK_ERROR.to_owned())?;
-    if ok {
-        serde_json::from_str(&text).map_err(|_| INVALID_RESPONSE.to_owned())
-    } else {
-        Err(serde_json::from_str::<ApiError>(&text)
-            .map(|e| e.error_code)
-            .unwrap_or_else(|_| INVALID_RESPONSE.to_owned()))
+/// What the widget needs of a checkout session (`mobilepay_wire::checkout::CheckoutSession`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub session_id: String,
+    pub payment_id: String,
+    /// Whole FCFA, decided by the merchant's server.
+    pub amount: u64,
+    pub description: String,
+    /// What the QR code encodes, and the link that opens the wallet app.
+    pub qr_payload: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub events_url: String,
+    pub status_url: String,
+    /// Where it stood when the backend answered.
+    pub update: Update,
+}
+
+/// A status of a session (`mobilepay_wire::checkout::StatusEvent`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    pub status: SessionStatus,
+    pub payment_id: String,
+    pub failure: Option<Failure>,
+}
+
+/// Why a payment failed, as MOBILE-PAY reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+fn field(object: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn text(object: &JsValue, name: &str) -> Option<String> {
+    field(object, name).as_string()
+}
+
+impl Session {
+    fn read(json: &JsValue) -> Option<Session> {
+        let amount = field(json, "amount").as_f64()?;
+        // Whole FCFA only; JSON numbers are exact up to 2^53.
+        if !(0.0..=9_007_199_254_740_991.0).contains(&amount) || amount.fract() != 0.0 {
+            return None;
+        }
+        Some(Session {
+            session_id: text(json, "session_id")?,
+            payment_id: text(json, "payment_id")?,
+            amount: amount as u64,
+            description: text(json, "description")?,
+            qr_payload: text(json, "qr_payload")?,
+            expires_at: text(json, "expires_at")?,
+            events_url: text(json, "events_url")?,
+            status_url: text(json, "status_url")?,
+            update: Update::read(json)?,
+        })
     }
 }
 
-async fn post_json(url: &str, body: &str) -> Result<(bool, String), JsValue> {
+impl Update {
+    fn read(json: &JsValue) -> Option<Update> {
+        let status = match text(json, "status")?.as_str() {
+            "awaiting_payment" => SessionStatus::AwaitingPayment,
+            "paid" => SessionStatus::Paid,
+            "failed" => SessionStatus::Failed,
+            "expired" => SessionStatus::Expired,
+            _ => return None,
+        };
+        let failure = field(json, "failure");
+        Some(Update {
+            status,
+            payment_id: text(json, "payment_id")?,
+            failure: text(&failure, "error_code").map(|error_code| Failure {
+                error_code,
+                error_message: text(&failure, "error_message").unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+/// A session and the server's clock when it answered (ms since the epoch, from the `Date`
+/// header, if the browser lets us read it), to count down to `expires_at` by the server's time
+/// rather than a phone's clock that may be minutes off.
+#[derive(Debug)]
+pub struct Created {
+    pub session: Session,
+    pub server_now: Option<f64>,
+}
+
+/// `POST {endpoint}/checkout/sessions` `{"order_id"}`.
+pub async fn create_session(endpoint: &str, order_id: &str) -> Result<Created, ErrorCode> {
+    let body = js_sys::Object::new();
+    js_sys::Reflect::set(&body, &"order_id".into(), &order_id.into())
+        .map_err(|_| INVALID_RESPONSE.to_owned())?;
+    let body = js_sys::JSON::stringify(&body).map_err(|_| INVALID_RESPONSE.to_owned())?;
+    let (response, json) = call(&format!("{endpoint}/checkout/sessions"), Some(&body)).await?;
+    let server_now = response
+        .headers()
+        .get("date")
+        .ok()
+        .flatten()
+        .map(|date| js_sys::Date::parse(&date))
+        .filter(|ms| ms.is_finite());
+    let session = answer(&response, json, Session::read)?;
+    Ok(Created {
+        session,
+        server_now,
+    })
+}
+
+/// `GET {status_url}`: the session's current status.
+pub async fn status(url: &str) -> Result<Update, ErrorCode> {
+    let (response, json) = call(url, None).await?;
+    answer(&response, json, Update::read)
+}
+
+/// The documented JSON of a success, read by `read`, or the `error_code` of an error body.
+fn answer<T>(
+    response: &Response,
+    json: JsValue,
+    read: fn(&JsValue) -> Option<T>,
+) -> Result<T, ErrorCode> {
+    if response.ok() {
+        read(&json).ok_or_else(|| INVALID_RESPONSE.to_owned())
+    } else {
+        Err(text(&json, "error_code").unwrap_or_else(|| INVALID_RESPONSE.to_owned()))
+    }
+}
+
+/// Sends the request; a body that is not JSON is `null`, for [`answer`] to refuse.
+async fn call(
+    url: &str,
+    post: Option<&js_sys::JsString>,
+) -> Result<(Response, JsValue), ErrorCode> {
+    let network = |_| NETWORK_ERROR.to_owned();
     let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    let request = Request::new_with_str_and_init(url, &init)?;
-    request.headers().set("content-type", "application/json")?;
-    request.headers().set("accept", "application/json")?;
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    if let Some(body) = post {
+        init.set_method("POST");
+        init.set_body(body);
+    }
+    let request = Request::new_with_str_and_init(url, &init).map_err(network)?;
+    if post.is_some() {
+        request
+            .headers()
+            .set("content-type", "application/json")
+            .map_err(network)?;
+    }
+    request
+        .headers()
+        .set("accept", "application/json")
+        .map_err(network)?;
+    let window = web_sys::window().ok_or_else(|| NETWORK_ERROR.to_owned())?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await?
-        .dyn_into()?;
-    let text = JsFuture::from(response.text()?).await?;
-    Ok((response.ok(), text.as_string().unwrap_or_default()))
+        .await
+        .map_err(network)?
+        .unchecked_into();
+    let json = match response.json() {
+        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    };
+    Ok((response, json))
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// What went wrong with an event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trouble {
+    /// It was open and dropped; the browser is reconnecting by itself.
+    Reconnecting,
+    /// It never opened, or the browser gave up on it (refused, not a stream, blocked).
+    Failed,
 }
 
 /// An open `EventSource` on a session's events URL. Dropping it closes the connection.
 pub struct EventStream {
     source: EventSource,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
     _on_status: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("url", &self.source.url())
-            .finish()
+        f.debug_struct("EventStream").finish_non_exhaustive()
     }
 }
 
 impl EventStream {
-    /// Calls `on_status` for every `status` event, and `on_closed` if the browser gives up on the
-    /// stream (a refused or non-stream answer). Transient drops are retried by the browser.
+    /// Calls `on_open` each time the stream (re)opens, `on_status` for every `status` event, and
+    /// `on_trouble` when it drops or cannot be had.
     pub fn open(
         url: &str,
-        mut on_status: impl FnMut(StatusEvent) + 'static,
-        mut on_closed: impl FnMut(ErrorCode) + 'static,
-    ) -> Result<Self, ErrorCode> {
-        let source = EventSource::new(url).map_err(|_| STREAM_CLOSED.to_owned())?;
+        mut on_open: impl FnMut() + 'static,
+        mut on_status: impl FnMut(Update) + 'static,
+        mut on_trouble: impl FnMut(Trouble) + 'static,
+    ) -> Option<Self> {
+        let source = EventSource::new(url).ok()?;
+        let opened = Rc::new(Cell::new(false));
+        let was_opened = opened.clone();
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+            opened.set(true);
+            on_open();
+        });
         let on_status = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let parsed = event
                 .data()
                 .as_string()
-                .and_then(|data| serde_json::from_str::<StatusEvent>(&data).ok());
+                .and_then(|data| js_sys::JSON::parse(&data).ok())
+                .and_then(|json| Update::read(&json));
             if let Some(parsed) = parsed {
                 on_status(parsed);
             }
         });
         let watched = source.clone();
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-            if watched.ready_state() == EventSource::CLOSED {
-                on_closed(STREAM_CLOSED.to_owned());
+            if was_opened.get() && watched.ready_state() != EventSource::CLOSED {
+                on_trouble(Trouble::Reconnecting);
+            } else {
+                on_trouble(Trouble::Failed);
             }
         });
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source
             .add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref())
-            .map_err(|_| STREAM_CLOSED.to_owned())?;
+            .ok()?;
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(EventStream {
+        Some(EventStream {
             source,
+            _on_open: on_open,
             _on_status: on_status,
             _on_error: on_error,
         })
@@ -124,7 +293,12 @@ impl EventStream {
 
 impl Drop for EventStream {
     fn drop(&mut self) {
+        self.source.set_onopen(None);
         self.source.set_onerror(None);
+        let _ = self.source.remove_event_listener_with_callback(
+            "status",
+            self._on_status.as_ref().unchecked_ref(),
+        );
         self.source.close();
     }
 }

@@ -1,20 +1,23 @@
 //! `<mobilepay-checkout>`: the MOBILE-PAY checkout widget, a Leptos component compiled to wasm.
 //!
 //! It asks the merchant's backend for a checkout session for an order (`POST
-//! {endpoint}/checkout/sessions`), shows the amount, the description and the payment's QR code,
-//! and follows the session's status over Server-Sent Events until a final status.
+//! {endpoint}/checkout/sessions`), shows the amount, the description, the payment's QR code, a
+//! button that opens the wallet app on a phone, the payment's code and a countdown to its
+//! expiry, and follows the session's status over Server-Sent Events — or by polling its status
+//! URL when a stream cannot be opened — until a final status.
 //!
 //! # Layout
 //! - [`mount`] (wasm-bindgen export): what the custom element's JS shim (`www/`) calls to mount
 //!   the widget into its shadow root; the host element reflects `status` and `payment-id` and
 //!   dispatches the `mobilepay:*` DOM events ([`element`]).
 //! - [`Checkout`]: the Leptos component itself, for Leptos apps that embed it directly.
-//! - [`api`]: the two calls to the merchant backend (session, event stream).
-//! - [`i18n`]: every text the shopper reads, in French (default) and English.
+//! - [`api`]: the calls to the merchant backend (session, event stream, status).
+//! - [`i18n`]: every text the shopper reads, one file per language.
 //! - [`qr`]: the QR code as one SVG path.
 //!
 //! Architecture invariant: the widget never holds a secret and never decides an amount. It sends
-//! an order reference; everything it shows comes from the merchant's server.
+//! an order reference; everything it shows comes from the merchant's server, and a status it
+//! shows never moves backwards.
 
 pub mod api;
 pub mod element;
@@ -24,19 +27,22 @@ pub mod qr;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use mobilepay_wire::checkout::{CheckoutSession, Failure, SessionStatus, StatusEvent};
+use mobilepay_wire::checkout::SessionStatus;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRoot};
 
-use crate::api::{ErrorCode, EventStream};
+use crate::api::{ErrorCode, EventStream, Failure, Session, Trouble};
 use crate::i18n::{Locale, Texts};
+
+/// How often the status URL is asked when no event stream can be had.
+pub const POLL_EVERY_MS: i32 = 2_000;
 
 /// What the widget shows.
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
     Loading,
     Session {
-        session: Arc<CheckoutSession>,
+        session: Arc<Session>,
         status: SessionStatus,
         failure: Option<Failure>,
     },
@@ -53,7 +59,7 @@ impl State {
         }
     }
 
-    fn apply(&mut self, event: StatusEvent) {
+    fn apply(&mut self, event: api::Update) {
         if let State::Session {
             session,
             status,
@@ -66,6 +72,37 @@ impl State {
                 *failure = event.failure;
             }
         }
+    }
+
+    fn is_final(&self) -> bool {
+        matches!(self, State::Session { status, .. } if status.is_final())
+    }
+}
+
+/// How status updates reach the widget while it awaits the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Streaming,
+    /// The stream dropped and the browser is reopening it, or a poll failed.
+    Reconnecting,
+    /// No stream could be opened: the status URL is asked every [`POLL_EVERY_MS`].
+    Polling,
+}
+
+/// Whatever follows the session's status; dropping it stops following. Held only to be
+/// dropped, hence never read.
+#[allow(dead_code)]
+enum Follower {
+    Stream(EventStream),
+    Poll(Stop),
+}
+
+/// Ends a polling loop when dropped.
+struct Stop(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        self.0.set(true);
     }
 }
 
@@ -81,48 +118,55 @@ pub fn Checkout(
     /// The merchant backend's base URL.
     #[prop(into)]
     endpoint: String,
-    #[prop(optional)] locale: Locale,
+    /// French unless told otherwise.
+    #[prop(optional)]
+    locale: Locale,
     #[prop(optional)] host: Option<HtmlElement>,
 ) -> impl IntoView {
     let texts = locale.texts();
     let state = RwSignal::new(State::Loading);
-    let stream = StoredValue::new_local(None::<EventStream>);
-    let order_id = StoredValue::new(order_id);
+    let link = RwSignal::new(Link::Streaming);
+    // The server's clock minus ours, in ms: the countdown follows the server's clock.
+    let skew = RwSignal::new(0.0);
+    let follower = StoredValue::new_local(None::<Follower>);
+    // Each start gets a number; an answer to an older start (or to a disposed widget) is dropped.
+    let generation = StoredValue::new(0u32);
+    let order = StoredValue::new(order_id.clone());
     let endpoint = StoredValue::new(endpoint);
 
     let start = move || {
-        stream.set_value(None);
+        follower.set_value(None);
         state.set(State::Loading);
+        link.set(Link::Streaming);
+        generation.update_value(|g| *g += 1);
+        let (Some(current), Some(order_id), Some(endpoint)) = (
+            generation.try_get_value(),
+            order.try_get_value(),
+            endpoint.try_get_value(),
+        ) else {
+            return;
+        };
         leptos::task::spawn_local(async move {
-            let created = api::create_session(&endpoint.get_value(), &order_id.get_value()).await;
+            let created = api::create_session(&endpoint, &order_id).await;
+            if generation.try_get_value() != Some(current) {
+                return;
+            }
             match created {
-                Ok(session) => {
-                    let follow = !session.status.is_final();
+                Ok(created) => {
+                    let session = created.session;
+                    if let Some(server_now) = created.server_now {
+                        skew.set(server_now - js_sys::Date::now());
+                    }
+                    let follow = !session.update.status.is_final();
                     let events_url = session.events_url.clone();
+                    let status_url = session.status_url.clone();
                     state.set(State::Session {
-                        status: session.status,
-                        failure: session.failure.clone(),
+                        status: session.update.status,
+                        failure: session.update.failure.clone(),
                         session: Arc::new(session),
                     });
                     if follow {
-                        let opened = EventStream::open(
-                            &events_url,
-                            move |event| {
-                                let done = event.status.is_final();
-                                state.update(|s| s.apply(event));
-                                if done {
-                                    stream.set_value(None);
-                                }
-                            },
-                            move |code| {
-                                stream.set_value(None);
-                                state.set(State::Error(code));
-                            },
-                        );
-                        match opened {
-                            Ok(opened) => stream.set_value(Some(opened)),
-                            Err(code) => state.set(State::Error(code)),
-                        }
+                        follow_stream(events_url, status_url, state, link, follower);
                     }
                 }
                 Err(code) => state.set(State::Error(code)),
@@ -130,60 +174,123 @@ pub fn Checkout(
         });
     };
     start();
-    on_cleanup(move || stream.set_value(None));
+    on_cleanup(move || follower.set_value(None));
 
     if let Some(host) = host {
-        element::reflect(host, state, order_id.get_value());
+        element::reflect(host, state, order_id);
     }
 
     view! {
-        <div class="checkout" part="container" aria-busy=move || (state.get() == State::Loading).to_string()>
+        <div class="checkout" part="container" lang=locale.tag() aria-busy=move || (state.get() == State::Loading).to_string()>
             {move || match state.get() {
-                State::Loading => view! { <p class="muted">{texts.loading}</p> }.into_any(),
+                State::Loading => view! {
+                    <p class="muted"><span class="spinner" aria-hidden="true"></span>{texts.loading}</p>
+                }.into_any(),
                 State::Error(code) => view! {
-                    <p class="error" role="alert">{texts.error(&code)}</p>
-                    <button type="button" part="button" on:click=move |_| start()>{texts.retry}</button>
+                    <p class="error">{texts.error(&code)}</p>
+                    <button type="button" part="button retry" on:click=move |_| start()>{texts.retry}</button>
                 }.into_any(),
                 State::Session { session, status, failure } => {
-                    session_view(texts, &session, status, failure.as_ref(), start).into_any()
+                    session_view(texts, &session, status, failure.as_ref(), link, skew, start).into_any()
                 }
             }}
-            <p class="sr-only" role="status" aria-live="polite">{move || announcement(texts, &state.get())}</p>
+            <p class="sr-only" role="status" aria-live="polite">{move || announcement(texts, &state.get(), link.get())}</p>
         </div>
     }
 }
 
+/// Follows the session over its event stream; falls back to polling its status URL if the
+/// stream cannot be had (blocked, refused, or a proxy that does not pass streams).
+fn follow_stream(
+    events_url: String,
+    status_url: String,
+    state: RwSignal<State>,
+    link: RwSignal<Link>,
+    follower: StoredValue<Option<Follower>, LocalStorage>,
+) {
+    let poll_url = status_url.clone();
+    let stream = EventStream::open(
+        &events_url,
+        move || link.set(Link::Streaming),
+        move |event| {
+            state.update(|s| s.apply(event));
+            if state.try_with_untracked(State::is_final) == Some(true) {
+                follower.set_value(None);
+            }
+        },
+        move |trouble| match trouble {
+            Trouble::Reconnecting => link.set(Link::Reconnecting),
+            Trouble::Failed => poll(poll_url.clone(), state, link, follower),
+        },
+    );
+    match stream {
+        Some(stream) => follower.set_value(Some(Follower::Stream(stream))),
+        None => poll(status_url, state, link, follower),
+    }
+}
+
+/// Asks the status URL now and every [`POLL_EVERY_MS`] until a final status; a failed request
+/// shows "reconnecting" and is tried again, an error answer (the session is gone) is an error.
+fn poll(
+    status_url: String,
+    state: RwSignal<State>,
+    link: RwSignal<Link>,
+    follower: StoredValue<Option<Follower>, LocalStorage>,
+) {
+    let stopped = std::rc::Rc::new(std::cell::Cell::new(false));
+    // Replacing the follower closes the stream, if that is what called us.
+    follower.set_value(Some(Follower::Poll(Stop(stopped.clone()))));
+    link.set(Link::Polling);
+    leptos::task::spawn_local(async move {
+        while !stopped.get() {
+            let answer = api::status(&status_url).await;
+            if stopped.get() {
+                return;
+            }
+            match answer {
+                Ok(event) => {
+                    link.set(Link::Polling);
+                    state.update(|s| s.apply(event));
+                    if state.try_with_untracked(State::is_final) != Some(false) {
+                        return;
+                    }
+                }
+                Err(code) if code == api::NETWORK_ERROR => link.set(Link::Reconnecting),
+                Err(code) => {
+                    state.set(State::Error(code));
+                    return;
+                }
+            }
+            api::sleep(POLL_EVERY_MS).await;
+        }
+    });
+}
+
 fn session_view(
     texts: &'static Texts,
-    session: &CheckoutSession,
+    session: &Session,
     status: SessionStatus,
     failure: Option<&Failure>,
+    link: RwSignal<Link>,
+    skew: RwSignal<f64>,
     start: impl Fn() + Copy + 'static,
 ) -> impl IntoView {
     let amount = mobilepay_wire::format_amount(session.amount);
     let body = match status {
-        SessionStatus::AwaitingPayment => {
-            let label = texts.qr_label(&amount);
-            view! {
-                <div class="qr" part="qr">{qr::svg(&session.qr_payload, label)}</div>
-                <p class="hint">{texts.scan}</p>
-                <p class="muted">{texts.awaiting}</p>
-            }
-            .into_any()
-        }
+        SessionStatus::AwaitingPayment => awaiting_view(texts, session, &amount, link, skew).into_any(),
         SessionStatus::Paid => view! { <p class="final paid">{texts.paid}</p> }.into_any(),
         SessionStatus::Failed => {
             let reason = texts.failure_reason(failure.map(|f| f.error_code.as_str()));
             view! {
                 <p class="final failed">{texts.failed}</p>
                 <p class="reason">{reason}</p>
-                <button type="button" part="button" on:click=move |_| start()>{texts.retry}</button>
+                <button type="button" part="button retry" on:click=move |_| start()>{texts.retry}</button>
             }
             .into_any()
         }
         SessionStatus::Expired => view! {
             <p class="final expired">{texts.expired}</p>
-            <button type="button" part="button" on:click=move |_| start()>{texts.new_code}</button>
+            <button type="button" part="button retry" on:click=move |_| start()>{texts.new_code}</button>
         }
         .into_any(),
     };
@@ -194,18 +301,106 @@ fn session_view(
     }
 }
 
-/// What the live region says for a state: every change of status is read out.
-fn announcement(texts: &'static Texts, state: &State) -> String {
+/// Awaiting the payment: on a computer the QR code first; on a phone (CSS decides, by pointer)
+/// the button that opens the wallet app first, the QR code still below it.
+fn awaiting_view(
+    texts: &'static Texts,
+    session: &Session,
+    amount: &str,
+    link: RwSignal<Link>,
+    skew: RwSignal<f64>,
+) -> impl IntoView {
+    let label = texts.qr_label(amount, &session.payment_id);
+    let open = app_link(&session.qr_payload).map(|href| {
+        view! { <a class="open" part="button open-app" href=href>{texts.open_app}</a> }
+    });
+    let code = session.payment_id.clone();
+    let copied = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        let code = code.clone();
+        leptos::task::spawn_local(async move {
+            copied.set(Some(copy_text(&code).await));
+        });
+    };
+    let expires_at = js_sys::Date::parse(&session.expires_at);
+    let now = RwSignal::new(js_sys::Date::now());
+    if let Ok(ticker) = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_secs(1),
+    ) {
+        on_cleanup(move || ticker.clear());
+    }
+    let remaining = move || countdown(expires_at - (now.get() + skew.get()));
+    view! {
+        <div class="pay">
+            {open}
+            <div class="qr" part="qr">{qr::svg(&session.qr_payload, label)}</div>
+            <p class="hint scan">{texts.scan}</p>
+            <p class="hint scan-elsewhere">{texts.scan_elsewhere}</p>
+        </div>
+        <p class="code">
+            {texts.payment_code}" "<strong part="code">{session.payment_id.clone()}</strong>
+        </p>
+        <button type="button" class="copy" part="button copy" on:click=copy>
+            {move || if copied.get() == Some(true) { texts.copied } else { texts.copy }}
+        </button>
+        <p class="notice" role="status">{move || (copied.get() == Some(false)).then_some(texts.copy_failed)}</p>
+        <p class="countdown" part="countdown">{texts.expires_in}" "<time>{remaining}</time></p>
+        <p class="muted link">
+            {move || match link.get() {
+                Link::Reconnecting => view! { <span class="spinner" aria-hidden="true"></span>{texts.reconnecting} }.into_any(),
+                _ => texts.awaiting.into_any(),
+            }}
+        </p>
+    }
+}
+
+/// `m:ss` of what is left of `ms` (never negative).
+pub fn countdown(ms: f64) -> String {
+    let seconds = if ms.is_finite() && ms > 0.0 {
+        (ms / 1000.0).ceil() as u64
+    } else {
+        0
+    };
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+/// The payment's link for the "open the app" button, unless it is a scheme that would run
+/// script or data in the page instead of opening an app.
+pub fn app_link(payload: &str) -> Option<String> {
+    let url = web_sys::Url::new(payload).ok()?;
+    let scheme = url.protocol().to_ascii_lowercase();
+    (!matches!(
+        scheme.as_str(),
+        "javascript:" | "data:" | "vbscript:" | "blob:" | "file:"
+    ))
+    .then(|| url.href())
+}
+
+/// Copies `text` to the clipboard; `false` if the browser refused (no permission, no focus).
+async fn copy_text(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+/// What the live region says: every change of status, and a lost connection, is read out.
+fn announcement(texts: &'static Texts, state: &State, link: Link) -> String {
     match state {
         State::Loading => texts.loading.to_owned(),
         State::Error(code) => texts.error(code).to_owned(),
         State::Session {
             status, failure, ..
         } => match status {
+            SessionStatus::AwaitingPayment if link == Link::Reconnecting => {
+                texts.reconnecting.to_owned()
+            }
             SessionStatus::AwaitingPayment => texts.awaiting.to_owned(),
             SessionStatus::Paid => texts.paid.to_owned(),
             SessionStatus::Failed => format!(
-                "{}\u{a0}: {}",
+                "{}. {}",
                 texts.failed,
                 texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str()))
             ),
@@ -237,7 +432,7 @@ impl Handle {
 
 /// Mounts the widget into `root` (the host's shadow root), styled by a constructed stylesheet
 /// (allowed under a strict `style-src`). `endpoint` defaults to the page's origin; `locale` to
-/// French unless it or the browser asks for English.
+/// French unless it or the browser asks for another language the widget has.
 #[wasm_bindgen]
 pub fn mount(
     host: HtmlElement,
@@ -259,4 +454,19 @@ pub fn mount(
     Ok(Handle {
         mounted: Some(Box::new(mounted)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::countdown;
+
+    #[test]
+    fn the_countdown_rounds_up_to_the_second_and_stops_at_zero() {
+        assert_eq!(countdown(61_000.0), "1:01");
+        assert_eq!(countdown(59_001.0), "1:00");
+        assert_eq!(countdown(300_000.0), "5:00");
+        assert_eq!(countdown(0.0), "0:00");
+        assert_eq!(countdown(-5_000.0), "0:00");
+        assert_eq!(countdown(f64::NAN), "0:00");
+    }
 }

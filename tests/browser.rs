@@ -13,22 +13,37 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const PAYMENT_ID: &str = "PAYTEST000001";
 
-fn session_json() -> String {
-    serde_json::to_string(&CheckoutSession {
-        session_id: "cs_test".into(),
+fn session(payment_id: &str, expires_at: &str) -> CheckoutSession {
+    CheckoutSession {
+        session_id: format!("cs_{payment_id}"),
         order_id: "ord_1".into(),
         status: SessionStatus::AwaitingPayment,
         amount: 25_000,
         currency: "FCFA".into(),
         description: "Pagne wax 6 yards".into(),
-        payment_id: PAYMENT_ID.into(),
-        qr_payload: "http://127.0.0.1:8090/wallet/PAYTEST000001".into(),
-        expires_at: "2099-01-01T00:00:00Z".into(),
-        events_url: "http://shop.test/checkout/sessions/cs_test/events?token=t".into(),
-        status_url: "http://shop.test/checkout/sessions/cs_test/status?token=t".into(),
+        payment_id: payment_id.into(),
+        qr_payload: format!("http://127.0.0.1:8090/wallet/{payment_id}"),
+        expires_at: expires_at.into(),
+        events_url: format!("http://shop.test/checkout/sessions/cs_{payment_id}/events?token=t"),
+        status_url: format!("http://shop.test/checkout/sessions/cs_{payment_id}/status?token=t"),
         failure: None,
-    })
-    .expect("serializes")
+    }
+}
+
+/// A fake answer to `fetch`: `[status, body]` as a JS array literal.
+fn answer(status: u16, body: &impl serde::Serialize) -> String {
+    format!(
+        "[{status}, {:?}]",
+        serde_json::to_string(body).expect("serializes")
+    )
+}
+
+fn session_json() -> String {
+    answer(201, &session(PAYMENT_ID, "2099-01-01T00:00:00Z"))
+}
+
+fn status_json(status: &str) -> String {
+    format!(r#"[200, "{{\"status\":\"{status}\",\"payment_id\":\"{PAYMENT_ID}\"}}"]"#)
 }
 
 /// Runs a script in the page.
@@ -39,35 +54,60 @@ fn script(code: &str) -> JsValue {
 }
 
 /// Replaces `fetch` with one answering each call with the next of `answers` (a JS array of
-/// `[status, body]`, or `null` for a network failure), and `EventSource` with a fake that the test
-/// drives through `window.__sources`.
+/// `[status, body, headers?]`, or `null` for a network failure; the last one repeats), and
+/// `EventSource` with a fake that the test drives through `window.__sources`. Fetched URLs are
+/// kept in `window.__urls`; copied text in `window.__copied`.
 fn fake_backend(answers: &str) {
     script(&format!(
         "window.__answers = {answers};
-         window.__fetches = 0;
+         window.__urls = [];
          window.fetch = async (request) => {{
-           const answer = window.__answers[Math.min(window.__fetches++, window.__answers.length - 1)];
+           window.__urls.push(request.url);
+           const answer = window.__answers[Math.min(window.__urls.length - 1, window.__answers.length - 1)];
            if (answer === null) throw new TypeError('Failed to fetch');
-           return new Response(answer[1], {{ status: answer[0], headers: {{ 'content-type': 'application/json' }} }});
+           const headers = {{ 'content-type': 'application/json', ...(answer[2] ?? {{}}) }};
+           return new Response(answer[1], {{ status: answer[0], headers }});
          }};
          window.__sources = [];
          window.EventSource = class extends EventTarget {{
-           constructor(url) {{ super(); this.url = url; this.readyState = 1; this.onerror = null; window.__sources.push(this); }}
+           constructor(url) {{ super(); this.url = url; this.readyState = 0; window.__sources.push(this); }}
            close() {{ this.readyState = 2; }}
-         }};"
+         }};
+         window.__copied = null;
+         Object.defineProperty(navigator, 'clipboard', {{ configurable: true, value: {{
+           writeText: async (text) => {{ window.__copied = text; }},
+         }} }});"
     ));
 }
 
 /// Sends a `status` event on the latest fake stream.
 fn emit(status: &str, failure: Option<(&str, &str)>) {
+    emit_on(-1, status, PAYMENT_ID, failure);
+}
+
+/// Sends a `status` event on fake stream `index` (negative: from the end).
+fn emit_on(index: i32, status: &str, payment_id: &str, failure: Option<(&str, &str)>) {
     let failure = failure
         .map(|(code, message)| {
             format!(r#","failure":{{"error_code":"{code}","error_message":"{message}"}}"#)
         })
         .unwrap_or_default();
     script(&format!(
-        r#"const s = window.__sources[window.__sources.length - 1];
-           s.dispatchEvent(new MessageEvent('status', {{ data: '{{"status":"{status}","payment_id":"{PAYMENT_ID}"{failure}}}' }}));"#
+        r#"const s = window.__sources.at({index});
+           s.dispatchEvent(new MessageEvent('status', {{ data: '{{"status":"{status}","payment_id":"{payment_id}"{failure}}}' }}));"#
+    ));
+}
+
+/// The latest fake stream opens (again).
+fn stream_opens() {
+    script("const s = window.__sources.at(-1); s.readyState = 1; s.onopen?.(new Event('open'));");
+}
+
+/// The latest fake stream fails; the browser leaves it in `ready_state` (0: reconnecting by
+/// itself, 2: given up).
+fn stream_fails(ready_state: u8) {
+    script(&format!(
+        "const s = window.__sources.at(-1); s.readyState = {ready_state}; s.onerror?.(new Event('error'));"
     ));
 }
 
@@ -82,36 +122,64 @@ impl Mounted {
         self.host.get_attribute("status")
     }
 
+    fn raw_text(&self) -> String {
+        self.root.text_content().unwrap_or_default()
+    }
+
     fn text(&self) -> String {
-        self.root
+        self.raw_text().replace(['\u{202f}', '\u{a0}'], " ")
+    }
+
+    /// What the live region says.
+    fn announced(&self) -> String {
+        self.find("[role=status][aria-live]")
             .text_content()
             .unwrap_or_default()
             .replace(['\u{202f}', '\u{a0}'], " ")
     }
 
-    /// Waits (bounded) until the host reflects `status`.
-    async fn reaches(&self, status: &str) {
-        for _ in 0..300 {
-            if self.status().as_deref() == Some(status) {
+    fn find(&self, selector: &str) -> web_sys::Element {
+        self.root
+            .query_selector(selector)
+            .expect("query")
+            .unwrap_or_else(|| panic!("no {selector} in {:?}", self.text()))
+    }
+
+    /// Waits (bounded) until `check` holds.
+    async fn until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        for _ in 0..500 {
+            if check(self) {
                 return;
             }
             tick().await;
         }
         panic!(
-            "never reached {status}: {:?}, {:?}",
+            "never {what}: status {:?}, text {:?}",
             self.status(),
             self.text()
         );
     }
 
+    /// Waits (bounded) until the host reflects `status`.
+    async fn reaches(&self, status: &str) {
+        self.until(&format!("reached {status}"), |w| {
+            w.status().as_deref() == Some(status)
+        })
+        .await;
+    }
+
+    /// Waits (bounded) until the widget's text contains `text`.
+    async fn shows(&self, text: &str) {
+        self.until(&format!("showed {text:?}"), |w| w.text().contains(text))
+            .await;
+    }
+
+    fn click(&self, selector: &str) {
+        self.find(selector).unchecked_into::<HtmlElement>().click();
+    }
+
     fn click_button(&self) {
-        let button: HtmlElement = self
-            .root
-            .query_selector("button")
-            .expect("query")
-            .expect("a button")
-            .unchecked_into();
-        button.click();
+        self.click("button[part~=retry]");
     }
 }
 
@@ -164,6 +232,23 @@ fn events() -> Vec<String> {
         .collect()
 }
 
+/// The URLs the widget fetched.
+fn fetched() -> Vec<String> {
+    js_sys::Array::from(&script("return window.__urls;"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
+}
+
+/// An RFC 3339 time `seconds` from now, by this browser's clock.
+fn in_seconds(seconds: i32) -> String {
+    script(&format!(
+        "return new Date(Date.now() + {seconds} * 1000).toISOString();"
+    ))
+    .as_string()
+    .expect("a date")
+}
+
 async fn tick() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let _ = web_sys::window()
@@ -175,7 +260,7 @@ async fn tick() {
 
 #[wasm_bindgen_test]
 async fn the_session_shows_its_amount_description_and_qr_and_the_host_reflects_it() {
-    fake_backend(&format!("[[201, {:?}]]", session_json()));
+    fake_backend(&format!("[{}]", session_json()));
     let w = mount("fr");
     w.reaches("awaiting_payment").await;
     assert_eq!(
@@ -209,7 +294,7 @@ async fn the_session_shows_its_amount_description_and_qr_and_the_host_reflects_i
 
 #[wasm_bindgen_test]
 async fn a_paid_event_sets_paid_dispatches_mobilepay_paid_and_closes_the_stream() {
-    fake_backend(&format!("[[201, {:?}]]", session_json()));
+    fake_backend(&format!("[{}]", session_json()));
     let w = mount("fr");
     w.reaches("awaiting_payment").await;
     emit("paid", None);
@@ -235,7 +320,7 @@ async fn a_paid_event_sets_paid_dispatches_mobilepay_paid_and_closes_the_stream(
 
 #[wasm_bindgen_test]
 async fn a_late_failed_event_after_paid_changes_nothing() {
-    fake_backend(&format!("[[201, {:?}]]", session_json()));
+    fake_backend(&format!("[{}]", session_json()));
     let w = mount("fr");
     w.reaches("awaiting_payment").await;
     emit("paid", None);
@@ -249,7 +334,7 @@ async fn a_late_failed_event_after_paid_changes_nothing() {
 
 #[wasm_bindgen_test]
 async fn a_failed_payment_shows_the_reason_in_the_chosen_language() {
-    fake_backend(&format!("[[201, {:?}]]", session_json()));
+    fake_backend(&format!("[{}]", session_json()));
     let w = mount("en");
     w.reaches("awaiting_payment").await;
     emit("failed", Some(("INSUFFICIENT_FUNDS", "Solde insuffisant")));
@@ -260,7 +345,7 @@ async fn a_failed_payment_shows_the_reason_in_the_chosen_language() {
 
 #[wasm_bindgen_test]
 async fn an_unreachable_backend_shows_an_error_and_retry_recovers() {
-    fake_backend(&format!("[null, [201, {:?}]]", session_json()));
+    fake_backend(&format!("[null, {}]", session_json()));
     let w = mount("fr");
     w.reaches("error").await;
     assert!(w.text().contains("Connexion impossible"), "{}", w.text());
@@ -293,7 +378,7 @@ async fn a_body_that_is_not_json_is_an_error_not_a_panic() {
 
 #[wasm_bindgen_test]
 async fn destroy_unmounts_and_closes_the_event_stream() {
-    fake_backend(&format!("[[201, {:?}]]", session_json()));
+    fake_backend(&format!("[{}]", session_json()));
     let mut w = mount("fr");
     w.reaches("awaiting_payment").await;
     w.handle.destroy();
@@ -302,4 +387,282 @@ async fn destroy_unmounts_and_closes_the_event_stream() {
         Some(2.0)
     );
     assert_eq!(w.text(), "");
+}
+
+#[wasm_bindgen_test]
+async fn amounts_are_written_in_fcfa_with_narrow_no_break_spaces_never_decimals() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    let amount = w.find("[part=amount]").text_content().unwrap_or_default();
+    assert_eq!(amount, "25\u{202f}000\u{a0}FCFA");
+}
+
+#[wasm_bindgen_test]
+async fn the_countdown_runs_to_expires_at_by_the_servers_clock() {
+    // The server's clock is two minutes ahead of this browser's: five minutes by the server's
+    // `expires_at` leave three (give or take the `Date` header's one-second precision).
+    let server_now = script("return new Date(Date.now() + 120000).toUTCString();")
+        .as_string()
+        .expect("a date");
+    let answer = format!(
+        r#"[201, {:?}, {{ "date": {server_now:?} }}]"#,
+        serde_json::to_string(&session(PAYMENT_ID, &in_seconds(300))).expect("json")
+    );
+    fake_backend(&format!("[{answer}]"));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    let countdown = || {
+        w.find("[part=countdown]")
+            .text_content()
+            .unwrap_or_default()
+    };
+    let shown = countdown();
+    assert!(
+        ["Expire dans 3:01", "Expire dans 3:00", "Expire dans 2:59"].contains(&shown.as_str()),
+        "{shown:?}"
+    );
+    // It ticks.
+    w.until("ticked", |_| countdown() != shown).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_countdown_never_shows_less_than_zero() {
+    fake_backend(&format!(
+        "[{}]",
+        answer(201, &session(PAYMENT_ID, "2000-01-01T00:00:00Z"))
+    ));
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    let countdown = w
+        .find("[part=countdown]")
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(countdown, "Expires in 0:00");
+}
+
+#[wasm_bindgen_test]
+async fn an_expired_code_offers_a_new_code_which_makes_a_new_payment() {
+    let second = answer(201, &session("PAYTEST000002", "2099-01-01T00:00:00Z"));
+    fake_backend(&format!("[{}, {second}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    emit("expired", None);
+    w.reaches("expired").await;
+    assert!(w.text().contains("Ce code a expiré."), "{}", w.text());
+    assert!(w.announced().contains("Ce code a expiré."));
+    assert!(events().contains(&"mobilepay:expired:expired".to_owned()));
+    assert_eq!(
+        w.find("button[part~=retry]").text_content().as_deref(),
+        Some("Nouveau code")
+    );
+    w.click_button();
+    w.reaches("awaiting_payment").await;
+    assert_eq!(
+        w.host.get_attribute("payment-id").as_deref(),
+        Some("PAYTEST000002")
+    );
+    assert_eq!(fetched().len(), 2, "one more session request");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_payment_offers_try_again_which_makes_a_new_payment() {
+    let second = answer(201, &session("PAYTEST000002", "2099-01-01T00:00:00Z"));
+    fake_backend(&format!("[{}, {second}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    emit("failed", Some(("INSUFFICIENT_FUNDS", "Solde insuffisant")));
+    w.reaches("failed").await;
+    assert!(
+        w.announced().contains("Solde insuffisant"),
+        "{}",
+        w.announced()
+    );
+    w.click_button();
+    w.reaches("awaiting_payment").await;
+    assert_eq!(
+        w.host.get_attribute("payment-id").as_deref(),
+        Some("PAYTEST000002")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_lost_stream_shows_reconnecting_and_recovers_by_itself() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    stream_opens();
+    stream_fails(0);
+    w.shows("Reconnexion…").await;
+    assert_eq!(w.announced(), "Reconnexion…");
+    assert_eq!(w.status().as_deref(), Some("awaiting_payment"));
+    stream_opens();
+    w.shows("En attente du paiement").await;
+    assert!(!w.text().contains("Reconnexion"), "{}", w.text());
+    emit("paid", None);
+    w.reaches("paid").await;
+    assert_eq!(
+        script("return window.__sources.length;").as_f64(),
+        Some(1.0),
+        "the browser's own reconnection, no second stream"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_stream_that_cannot_be_opened_falls_back_to_polling_the_status_url() {
+    fake_backend(&format!(
+        "[{}, {}, null, {}]",
+        session_json(),
+        status_json("awaiting_payment"),
+        status_json("paid")
+    ));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    // Refused before it ever opened: a proxy that does not pass streams, a blocked URL.
+    stream_fails(2);
+    let status_url = "http://shop.test/checkout/sessions/cs_PAYTEST000001/status?token=t";
+    w.until("polled the status URL", |_| {
+        fetched().get(1).map(String::as_str) == Some(status_url)
+    })
+    .await;
+    // The second poll fails (network): "reconnecting", then the third one finds it paid.
+    w.shows("Reconnexion…").await;
+    w.reaches("paid").await;
+    assert_eq!(fetched().len(), 4, "{:?}", fetched());
+    assert!(
+        fetched()[1..].iter().all(|url| url == status_url),
+        "{:?}",
+        fetched()
+    );
+    assert!(events().contains(&"mobilepay:paid:paid".to_owned()));
+}
+
+#[wasm_bindgen_test]
+async fn polling_a_session_the_backend_no_longer_knows_is_an_error_with_retry() {
+    fake_backend(&format!(
+        r#"[{}, [404, "{{\"error_code\":\"SESSION_NOT_FOUND\",\"error_message\":\"x\"}}"]]"#,
+        session_json()
+    ));
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    stream_fails(2);
+    w.reaches("error").await;
+    assert!(
+        w.text().contains("This payment cannot be found"),
+        "{}",
+        w.text()
+    );
+    assert!(events().contains(&"mobilepay:error:error:SESSION_NOT_FOUND".to_owned()));
+}
+
+#[wasm_bindgen_test]
+async fn the_pay_with_the_app_button_opens_the_payments_link() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    let link = w.find("a[part~=open-app]");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("http://127.0.0.1:8090/wallet/PAYTEST000001")
+    );
+    assert_eq!(
+        link.text_content().as_deref(),
+        Some("Payer avec MOBILE-PAY")
+    );
+    // The QR code stays available beside it.
+    w.find("[part=qr] svg");
+}
+
+#[wasm_bindgen_test]
+async fn a_payment_link_that_would_run_script_gets_no_button() {
+    let mut evil = session(PAYMENT_ID, "2099-01-01T00:00:00Z");
+    evil.qr_payload = "javascript:alert(1)".into();
+    fake_backend(&format!("[{}]", answer(201, &evil)));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    assert!(w.root.query_selector("a").expect("query").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn the_payment_code_is_shown_and_copied_with_one_press() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    assert!(
+        w.text().contains("Code de paiement : PAYTEST000001"),
+        "{}",
+        w.text()
+    );
+    w.click("button[part~=copy]");
+    w.shows("Code copié").await;
+    assert_eq!(
+        script("return window.__copied;").as_string().as_deref(),
+        Some(PAYMENT_ID)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_copy_says_so_and_the_code_stays_on_screen() {
+    fake_backend(&format!("[{}]", session_json()));
+    script(
+        "Object.defineProperty(navigator, 'clipboard', { configurable: true, value: {
+           writeText: async () => { throw new DOMException('Document is not focused.', 'NotAllowedError'); },
+         } });",
+    );
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    w.click("button[part~=copy]");
+    w.shows("Could not copy").await;
+    assert!(w.text().contains("PAYTEST000001"));
+}
+
+#[wasm_bindgen_test]
+async fn the_qr_codes_text_alternative_has_the_amount_and_the_code() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    let label = w
+        .find("svg[role=img]")
+        .get_attribute("aria-label")
+        .unwrap_or_default()
+        .replace(['\u{202f}', '\u{a0}'], " ");
+    assert_eq!(
+        label,
+        "MOBILE-PAY payment QR code for 25 000 FCFA, code PAYTEST000001"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_live_region_announces_every_status() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("en");
+    w.reaches("awaiting_payment").await;
+    assert_eq!(w.announced(), "Waiting for your payment…");
+    emit("paid", None);
+    w.reaches("paid").await;
+    assert_eq!(w.announced(), "Payment received. Thank you!");
+}
+
+#[wasm_bindgen_test]
+async fn two_widgets_on_one_page_follow_their_own_payments() {
+    let second = answer(201, &session("PAYTEST000002", "2099-01-01T00:00:00Z"));
+    fake_backend(&format!("[{}, {second}]", session_json()));
+    let first = mount("fr");
+    first.reaches("awaiting_payment").await;
+    let other = mount("en");
+    other.reaches("awaiting_payment").await;
+    assert_eq!(
+        other.host.get_attribute("payment-id").as_deref(),
+        Some("PAYTEST000002")
+    );
+    emit_on(-1, "paid", "PAYTEST000002", None);
+    other.reaches("paid").await;
+    for _ in 0..5 {
+        tick().await;
+    }
+    assert_eq!(first.status().as_deref(), Some("awaiting_payment"));
+    assert!(first.text().contains("En attente"), "{}", first.text());
+    emit_on(-2, "failed", PAYMENT_ID, Some(("INSUFFICIENT_FUNDS", "x")));
+    first.reaches("failed").await;
+    assert_eq!(other.status().as_deref(), Some("paid"));
 }

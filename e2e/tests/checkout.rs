@@ -31,6 +31,18 @@ impl Drop for Browser {
 
 /// Starts chromedriver on a free port and opens a fresh headless Chromium session.
 async fn browser(width: u32, height: u32) -> Browser {
+    browser_with(width, height, None).await
+}
+
+/// A 360 px wide touch phone (Chromium's mobile emulation: touch, coarse pointer, no hover).
+async fn phone() -> Browser {
+    let emulation = json!({
+        "deviceMetrics": { "width": 360, "height": 740, "pixelRatio": 2.0, "touch": true, "mobile": true },
+    });
+    browser_with(360, 740, Some(emulation)).await
+}
+
+async fn browser_with(width: u32, height: u32, mobile: Option<Value>) -> Browser {
     let chromedriver =
         std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -70,6 +82,9 @@ async fn browser(width: u32, height: u32) -> Browser {
             ],
         }),
     );
+    if let Some(mobile) = mobile {
+        caps["goog:chromeOptions"]["mobileEmulation"] = mobile;
+    }
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&url)
@@ -194,6 +209,33 @@ fn decode_qr(png: &[u8]) -> Vec<String> {
         .into_iter()
         .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
         .collect()
+}
+
+/// The `status` of every checkout element on the page, in order.
+async fn statuses(client: &Client) -> Vec<String> {
+    let list = js(
+        client,
+        "return [...document.querySelectorAll('mobilepay-checkout')].map(e => e.getAttribute('status'))",
+    )
+    .await;
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Waits until `check` holds for the page's widget statuses.
+async fn wait_for_statuses(client: &Client, what: &str, check: impl Fn(&[String]) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let now = statuses(client).await;
+        if check(&now) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {what}: {now:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// Opens the store and waits for the QR; returns the payment id.
@@ -358,5 +400,242 @@ async fn an_unknown_order_shows_a_french_error_with_a_retry_button() {
     let text = shadow_text(client).await;
     assert!(text.contains("Cette commande est introuvable"), "{text:?}");
     assert!(text.contains("Réessayer"), "{text:?}");
+    client.clone().close().await.expect("browser closes");
+}
+
+#[tokio::test]
+async fn a_reload_during_a_payment_resumes_the_same_payment_under_the_strict_csp() {
+    let stack = stack().await;
+    let page = reqwest::get(format!("{}/", stack.store_url))
+        .await
+        .expect("the store answers");
+    let csp = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let browser = browser(480, 900).await;
+    let client = &browser.client;
+    let payment_id = open_store_and_wait_for_qr(client, &stack).await;
+    client.refresh().await.expect("reload");
+    wait_for_status(client, "awaiting_payment").await;
+    assert_eq!(
+        attribute(client, "payment-id").await.as_deref(),
+        Some(payment_id.as_str()),
+        "the same payment, not a second charge"
+    );
+    client.clone().close().await.expect("browser closes");
+}
+
+#[tokio::test]
+async fn on_a_360px_phone_the_pay_button_comes_first_opens_the_wallet_and_the_store_shows_paid() {
+    let stack = stack().await;
+    let browser = phone().await;
+    let client = &browser.client;
+    let payment_id = open_store_and_wait_for_qr(client, &stack).await;
+    let layout = js(
+        client,
+        "const root = document.querySelector('mobilepay-checkout').shadowRoot;
+         const open = root.querySelector('a[part~=open-app]').getBoundingClientRect();
+         const qr = root.querySelector('[part=qr]').getBoundingClientRect();
+         return { openHeight: open.height, openBelowQr: open.top >= qr.bottom,
+                  qrWidth: qr.width, pageWidth: document.documentElement.scrollWidth,
+                  coarse: matchMedia('(pointer: coarse)').matches };",
+    )
+    .await;
+    assert_eq!(layout["coarse"], true, "a touch phone: {layout}");
+    assert!(
+        layout["openHeight"].as_f64() >= Some(44.0),
+        "a big button: {layout}"
+    );
+    assert_eq!(layout["openBelowQr"], false, "the button first: {layout}");
+    assert!(
+        layout["qrWidth"].as_f64() > Some(100.0),
+        "the QR still there: {layout}"
+    );
+    assert!(
+        layout["pageWidth"].as_f64() <= Some(360.0),
+        "no sideways scrolling: {layout}"
+    );
+    screenshot(client, "phone-awaiting-payment.png").await;
+
+    // The link opens the wallet (the sandbox's page stands in for the app), which pays.
+    js(
+        client,
+        "document.querySelector('mobilepay-checkout').shadowRoot.querySelector('a[part~=open-app]').click(); return null;",
+    )
+    .await;
+    let wallet = format!("{}/wallet/{payment_id}", stack.sandbox_url);
+    let deadline = Instant::now() + PATIENCE;
+    while client.current_url().await.map(|u| u.to_string()).ok() != Some(wallet.clone()) {
+        assert!(Instant::now() < deadline, "the wallet page never opened");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    client
+        .find(Locator::Css("button[value=success]"))
+        .await
+        .expect("a pay button")
+        .click()
+        .await
+        .expect("click");
+    // The wallet confirms before the shopper goes back (leaving earlier would cancel the form).
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = match client.find(Locator::Css(".status")).await {
+            Ok(status) => status.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains("Payé") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the wallet never confirmed: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    // Back in the store: the same order, its payment now paid.
+    client
+        .goto(&format!("{}/", stack.store_url))
+        .await
+        .expect("the store opens");
+    wait_for_status(client, "paid").await;
+    assert_eq!(
+        attribute(client, "payment-id").await.as_deref(),
+        Some(payment_id.as_str())
+    );
+    screenshot(client, "phone-paid.png").await;
+    client.clone().close().await.expect("browser closes");
+}
+
+#[tokio::test]
+async fn two_widgets_on_one_page_are_paid_independently() {
+    let stack = stack().await;
+    let browser = browser(480, 1400).await;
+    let client = &browser.client;
+    client
+        .goto(&format!("{}/?widgets=2", stack.store_url))
+        .await
+        .expect("the store opens");
+    wait_for_statuses(client, "both awaiting", |s| {
+        s == ["awaiting_payment", "awaiting_payment"]
+    })
+    .await;
+    let ids = js(
+        client,
+        "return [...document.querySelectorAll('mobilepay-checkout')].map(e => e.getAttribute('payment-id'))",
+    )
+    .await;
+    let second = ids[1].as_str().expect("a payment id").to_owned();
+    assert_ne!(ids[0], ids[1], "two payments");
+    simulate_payment(&stack, &second, "success").await;
+    wait_for_statuses(client, "the second paid", |s| {
+        s.get(1).map(String::as_str) == Some("paid")
+    })
+    .await;
+    assert_eq!(statuses(client).await[0], "awaiting_payment");
+    client.clone().close().await.expect("browser closes");
+}
+
+#[tokio::test]
+async fn the_dark_theme_in_english_reads_light_on_dark() {
+    let stack = stack().await;
+    let browser = browser(480, 900).await;
+    let client = &browser.client;
+    client
+        .goto(&format!("{}/?theme=dark&locale=en", stack.store_url))
+        .await
+        .expect("the store opens");
+    wait_for_status(client, "awaiting_payment").await;
+    let text = shadow_text(client).await;
+    assert!(text.contains("Waiting for your payment"), "{text:?}");
+    let colours = js(
+        client,
+        "const c = document.querySelector('mobilepay-checkout').shadowRoot.querySelector('.checkout');
+         const s = getComputedStyle(c); return [s.backgroundColor, s.color];",
+    )
+    .await;
+    assert_eq!(colours, json!(["rgb(27, 29, 31)", "rgb(242, 240, 234)"]));
+    screenshot(client, "store-awaiting-payment-dark.png").await;
+    client.clone().close().await.expect("browser closes");
+}
+
+#[tokio::test]
+async fn the_js_api_mounts_into_a_div_and_calls_back_with_the_current_state() {
+    let stack = stack().await;
+    let browser = browser(480, 1400).await;
+    let client = &browser.client;
+    let payment_id = open_store_and_wait_for_qr(client, &stack).await;
+    // The page's own order again, mounted from code: the backend resumes the same payment.
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             import('/widget/mobilepay-checkout.js').then(({ MobilePayCheckout }) => {
+               const div = document.createElement('div');
+               div.id = 'api';
+               document.body.append(div);
+               window.__calls = [];
+               const orderId = document.querySelector('mobilepay-checkout').getAttribute('order-id');
+               window.__handle = MobilePayCheckout.mount(div, {
+                 orderId, locale: 'en', theme: 'dark',
+                 onStatusChange: (d) => window.__calls.push('change:' + d.status),
+                 onPaid: (d) => window.__calls.push('paid:' + d.status + ':' + d.paymentId),
+               });
+               done(true);
+             }, (e) => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("the module loads");
+    let deadline = Instant::now() + PATIENCE;
+    while js(
+        client,
+        "return document.getElementById('api').getAttribute('status')",
+    )
+    .await
+        != "awaiting_payment"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the mounted widget never showed its QR"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    simulate_payment(&stack, &payment_id, "success").await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let calls = js(client, "return window.__calls").await;
+        if calls.as_array().is_some_and(|c| {
+            c.iter()
+                .any(|x| x.as_str().is_some_and(|x| x.starts_with("paid:")))
+        }) {
+            assert_eq!(
+                calls,
+                json!([
+                    "change:loading",
+                    "change:awaiting_payment",
+                    "change:paid",
+                    format!("paid:paid:{payment_id}")
+                ])
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no paid callback: {calls}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    js(client, "window.__handle.destroy(); return null;").await;
+    assert_eq!(
+        js(
+            client,
+            "return document.getElementById('api').shadowRoot.textContent"
+        )
+        .await,
+        ""
+    );
     client.clone().close().await.expect("browser closes");
 }

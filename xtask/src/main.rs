@@ -40,10 +40,28 @@ fn root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Where the built widget goes, as the merchant backend serves it under `/widget/`.
-pub fn widget_dir(root: &Path) -> PathBuf {
-    root.join("target").join("widget")
+/// Cargo's target folder: `CARGO_TARGET_DIR` if set (relative to the workspace root), else
+/// `target/`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
+
+/// Where the built widget goes, as the merchant backend serves it under `/widget/`. It is also
+/// the npm package's folder (`npm pack` runs there).
+pub fn widget_dir(root: &Path) -> PathBuf {
+    target_dir(root).join("widget")
+}
+
+/// The files of `www/` that the widget's folder (and npm package) ships beside wasm-bindgen's.
+const WWW_FILES: [&str; 5] = [
+    "index.js",
+    "index.d.ts",
+    "mobilepay-checkout.js",
+    "package.json",
+    "README.md",
+];
 
 /// Runs `cmd`, echoing it, and fails unless it succeeds.
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
@@ -146,7 +164,7 @@ pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
         "wasm-release",
     ]))?;
     let out = widget_dir(root);
-    let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/mobilepay_checkout.wasm");
+    let wasm = target_dir(root).join("wasm32-unknown-unknown/wasm-release/mobilepay_checkout.wasm");
     run(Command::new("wasm-bindgen")
         .args([
             "--target",
@@ -157,11 +175,10 @@ pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
         .arg("--out-dir")
         .arg(&out)
         .arg(&wasm))?;
-    std::fs::copy(
-        root.join("www/mobilepay-checkout.js"),
-        out.join("mobilepay-checkout.js"),
-    )
-    .context("copying the custom element")?;
+    for file in WWW_FILES {
+        std::fs::copy(root.join("www").join(file), out.join(file))
+            .with_context(|| format!("copying www/{file}"))?;
+    }
     Ok(out)
 }
 
@@ -175,8 +192,13 @@ fn demo() -> anyhow::Result<()> {
                     .unwrap_or_else(|_| "info,tower_http=warn".into()),
             )
             .init();
-        let stack =
-            mobilepay_e2e::Stack::start("127.0.0.1:8090", "127.0.0.1:8080", Some(widget)).await?;
+        let stack = mobilepay_e2e::Stack::start_with(
+            "127.0.0.1:8090",
+            "127.0.0.1:8080",
+            Some(widget),
+            Some(root().join("target/demo")),
+        )
+        .await?;
         use mobilepay_sandbox::accounts::*;
         println!(
             "\n  Demo store (merchant backend + widget): {store}/\n  \
