@@ -14,6 +14,9 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 mod bench;
+mod widget;
+
+pub use widget::build_widget;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,15 +56,6 @@ pub fn target_dir(root: &Path) -> PathBuf {
 pub fn widget_dir(root: &Path) -> PathBuf {
     target_dir(root).join("widget")
 }
-
-/// The files of `www/` that the widget's folder (and npm package) ships beside wasm-bindgen's.
-const WWW_FILES: [&str; 5] = [
-    "index.js",
-    "index.d.ts",
-    "mobilepay-checkout.js",
-    "package.json",
-    "README.md",
-];
 
 /// Runs `cmd`, echoing it, and fails unless it succeeds.
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
@@ -148,39 +142,30 @@ fn ensure_chromium() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// PostgreSQL's server binaries (the merchant backend's scale-out tests start one of their
+/// own): from Debian's packages, installed when missing and we are root.
+fn ensure_postgres() -> anyhow::Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .filter_map(Result::ok)
+            .any(|v| v.path().join("bin/initdb").exists())
+    });
+    if installed {
+        return Ok(());
+    }
+    let root_user = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !root_user {
+        bail!("the merchant backend's tests need PostgreSQL: `sudo apt-get install postgresql`");
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "postgresql"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Builds the widget in release for wasm32 and runs wasm-bindgen; returns the output folder.
-pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "--package",
-        "mobilepay-checkout",
-        "--lib",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        "wasm-release",
-    ]))?;
-    let out = widget_dir(root);
-    let wasm = target_dir(root).join("wasm32-unknown-unknown/wasm-release/mobilepay_checkout.wasm");
-    run(Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--remove-name-section",
-            "--remove-producers-section",
-        ])
-        .arg("--out-dir")
-        .arg(&out)
-        .arg(&wasm))?;
-    for file in WWW_FILES {
-        std::fs::copy(root.join("www").join(file), out.join(file))
-            .with_context(|| format!("copying www/{file}"))?;
-    }
-    Ok(out)
-}
 
 fn demo() -> anyhow::Result<()> {
     ensure_wasm_tools()?;
@@ -224,6 +209,7 @@ fn demo() -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     ensure_wasm_tools()?;
     ensure_chromium()?;
+    ensure_postgres()?;
     let root = root();
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
