@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -17,7 +17,7 @@ pub const CHANNEL: &str = "mobilepay_session_events";
 
 #[derive(Debug, Default)]
 pub struct Hub {
-    followed: Mutex<HashMap<String, watch::Sender<()>>>,
+    followed: Mutex<HashMap<String, watch::Sender<Option<Instant>>>>,
 }
 
 /// One stream's subscription to a session's wake-ups. Unsubscribes on drop.
@@ -25,7 +25,8 @@ pub struct Hub {
 pub struct Subscription {
     hub: Arc<Hub>,
     session_id: String,
-    pub rx: watch::Receiver<()>,
+    /// Changes at each wake-up, to when it was sent (for the delivery-latency metric).
+    pub rx: watch::Receiver<Option<Instant>>,
 }
 
 impl Drop for Subscription {
@@ -46,7 +47,7 @@ impl Hub {
         let rx = self
             .lock()
             .entry(session_id.to_owned())
-            .or_insert_with(|| watch::Sender::new(()))
+            .or_insert_with(|| watch::Sender::new(None))
             .subscribe();
         Subscription {
             hub: Arc::clone(self),
@@ -58,14 +59,15 @@ impl Hub {
     /// Wakes the streams following `session_id` in this process.
     pub fn wake(&self, session_id: &str) {
         if let Some(tx) = self.lock().get(session_id) {
-            tx.send_replace(());
+            tx.send_replace(Some(Instant::now()));
         }
     }
 
     /// Wakes every stream: after notifications may have been lost.
     pub fn wake_all(&self) {
+        let now = Instant::now();
         for tx in self.lock().values() {
-            tx.send_replace(());
+            tx.send_replace(Some(now));
         }
     }
 
@@ -74,7 +76,7 @@ impl Hub {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<()>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<Instant>>>> {
         self.followed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -6,6 +6,7 @@
 //! - [`catalog`]: the products and orders. Amounts come from here, never from a browser.
 //! - [`sessions`]: checkout sessions and their status history, stored; the state machine.
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
 //! - [`routes`]: the HTTP surface — checkout sessions and their event streams, the webhook
 //!   receiver, the demo store page and the widget's files, health checks.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod hub;
+pub mod metrics;
 pub mod reconcile;
 pub mod routes;
 pub mod sessions;
@@ -51,6 +53,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
     };
+    metrics::init();
     let db = db::Db::connect(&config.database_url).await?;
     Ok(Arc::new(AppState {
         public_url,

@@ -114,6 +114,7 @@ pub async fn create(
         .await;
     match inserted {
         Ok(session) => {
+            metrics::counter!(crate::metrics::SESSIONS_CREATED).increment(1);
             tracing::info!(session_id = %session.id, payment_id = %session.payment_id, "checkout session created");
             Ok((StatusCode::CREATED, Json(wire(&state, &session))))
         }
@@ -236,6 +237,9 @@ fn status_stream(
         last_seen: i64,
         pending: std::collections::VecDeque<Versioned>,
         first: bool,
+        /// When the wake-up that led to the pending events was sent.
+        woke_at: Option<std::time::Instant>,
+        _open: crate::metrics::OpenStream,
     }
     let start = Follow {
         subscription: state.sessions.hub.subscribe(&session.id),
@@ -245,12 +249,18 @@ fn status_stream(
         last_seen,
         pending: Default::default(),
         first: true,
+        woke_at: None,
+        _open: crate::metrics::OpenStream::new(),
     };
     futures_util::stream::unfold(Some(start), |follow| async move {
         let mut follow = follow?;
         loop {
             if let Some(next) = follow.pending.pop_front() {
                 follow.last_seen = next.seq;
+                if let Some(woke_at) = follow.woke_at.take() {
+                    metrics::histogram!(crate::metrics::DELIVERY_SECONDS)
+                        .record(woke_at.elapsed().as_secs_f64());
+                }
                 let mut event = Event::default()
                     .event("status")
                     .id(next.seq.to_string())
@@ -282,7 +292,10 @@ fn status_stream(
             let until_expiry =
                 Duration::from_secs(u64::try_from(follow.session.expires_at - now()).unwrap_or(0));
             tokio::select! {
-                changed = follow.subscription.rx.changed() => changed.ok()?,
+                changed = follow.subscription.rx.changed() => {
+                    changed.ok()?;
+                    follow.woke_at = *follow.subscription.rx.borrow_and_update();
+                }
                 () = tokio::time::sleep(until_expiry) => {
                     if let Err(error) = sessions.expire_if_due(&follow.session.id).await {
                         tracing::warn!(%error, "expiry not recorded");

@@ -30,7 +30,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/webhooks/mobilepay", post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if let Some(dir) = &state.config.widget_dir {
         router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
     }
@@ -103,4 +104,17 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         // The widget reads `Date` to count down by the server's clock.
         .expose_headers([header::DATE])
         .max_age(std::time::Duration::from_secs(600))
+}
+
+/// `/metrics`: Prometheus text format.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        crate::metrics::render(&state.sessions.db).await,
+    )
 }

@@ -31,6 +31,7 @@ pub async fn receive(
         .verify(&headers, &body)
         .map_err(|error| {
             tracing::warn!(%error, "webhook refused");
+            metrics::counter!(crate::metrics::VERIFY_FAILURES).increment(1);
             match error {
                 VerifyError::MissingHeaders | VerifyError::BadSignature => Error::InvalidSignature,
                 VerifyError::BadBody => Error::InvalidWebhook,
@@ -100,6 +101,18 @@ pub async fn receive(
         }
     }
     tx.commit().await?;
+    let outcome = match (first_time, &changed) {
+        (false, _) => "duplicate",
+        (true, Some(_)) => "applied",
+        (true, None) => "ignored",
+    };
+    // Counted before the wake-up: whoever sees the new status sees it counted.
+    metrics::counter!(
+        crate::metrics::WEBHOOKS,
+        "event" => event.kind.name().to_owned(),
+        "outcome" => outcome
+    )
+    .increment(1);
     if let Some(session_id) = &changed {
         sessions.hub.wake(session_id);
     }
