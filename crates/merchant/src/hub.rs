@@ -13,11 +13,30 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::sessions::Versioned;
+
 pub const CHANNEL: &str = "mobilepay_session_events";
 
 #[derive(Debug, Default)]
 pub struct Hub {
-    followed: Mutex<HashMap<String, watch::Sender<Option<Instant>>>>,
+    followed: Mutex<HashMap<String, Followed>>,
+}
+
+#[derive(Debug)]
+struct Followed {
+    wake: watch::Sender<Option<Instant>>,
+    history: Arc<tokio::sync::Mutex<History>>,
+}
+
+/// A session's statuses as last read from the database, shared by the streams that follow it
+/// in this process: after a wake-up, the first stream reads, and the others (waiting on the
+/// lock meanwhile) reuse what it read instead of each asking the database the same question.
+#[derive(Debug, Default)]
+pub struct History {
+    /// When the read that produced `events` started: it saw every change committed before, so
+    /// it answers for every wake-up sent strictly before (wake-ups follow their commit).
+    pub read_started: Option<Instant>,
+    pub events: Vec<Versioned>,
 }
 
 /// One stream's subscription to a session's wake-ups. Unsubscribes on drop.
@@ -25,8 +44,9 @@ pub struct Hub {
 pub struct Subscription {
     hub: Arc<Hub>,
     session_id: String,
-    /// Changes at each wake-up, to when it was sent (for the delivery-latency metric).
+    /// Changes at each wake-up, to when it was sent.
     pub rx: watch::Receiver<Option<Instant>>,
+    pub history: Arc<tokio::sync::Mutex<History>>,
 }
 
 impl Drop for Subscription {
@@ -35,7 +55,7 @@ impl Drop for Subscription {
         // `self.rx` is still alive here: it is the last one when the count is 1.
         if followed
             .get(&self.session_id)
-            .is_some_and(|tx| tx.receiver_count() <= 1)
+            .is_some_and(|f| f.wake.receiver_count() <= 1)
         {
             followed.remove(&self.session_id);
         }
@@ -44,30 +64,33 @@ impl Drop for Subscription {
 
 impl Hub {
     pub fn subscribe(self: &Arc<Self>, session_id: &str) -> Subscription {
-        let rx = self
-            .lock()
+        let mut followed = self.lock();
+        let entry = followed
             .entry(session_id.to_owned())
-            .or_insert_with(|| watch::Sender::new(None))
-            .subscribe();
+            .or_insert_with(|| Followed {
+                wake: watch::Sender::new(None),
+                history: Arc::default(),
+            });
         Subscription {
             hub: Arc::clone(self),
             session_id: session_id.to_owned(),
-            rx,
+            rx: entry.wake.subscribe(),
+            history: Arc::clone(&entry.history),
         }
     }
 
     /// Wakes the streams following `session_id` in this process.
     pub fn wake(&self, session_id: &str) {
-        if let Some(tx) = self.lock().get(session_id) {
-            tx.send_replace(Some(Instant::now()));
+        if let Some(followed) = self.lock().get(session_id) {
+            followed.wake.send_replace(Some(Instant::now()));
         }
     }
 
     /// Wakes every stream: after notifications may have been lost.
     pub fn wake_all(&self) {
         let now = Instant::now();
-        for tx in self.lock().values() {
-            tx.send_replace(Some(now));
+        for followed in self.lock().values() {
+            followed.wake.send_replace(Some(now));
         }
     }
 
@@ -76,7 +99,7 @@ impl Hub {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<Instant>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Followed>> {
         self.followed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -1596,3 +1596,24 @@ async fn metrics_count_sessions_webhooks_streams_and_delivery_latency() {
     let created = "mobilepay_sessions_created_total";
     assert!(sample(&after, created) >= sample(&before, created) + 1.0);
 }
+
+#[tokio::test]
+async fn many_streams_of_one_session_all_get_every_status_from_one_shared_read() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    let mut streams = Vec::new();
+    for _ in 0..25 {
+        let mut stream = app.events(&session).await;
+        assert_eq!(stream.next().await.expect("the current status").id, "1");
+        streams.push(stream);
+    }
+
+    app.pay(&session.payment_id, "success").await;
+
+    for stream in &mut streams {
+        let paid = stream.next().await.expect("paid, on every stream");
+        assert_eq!(paid.id, "2");
+        assert_eq!(paid.status().status, SessionStatus::Paid);
+        assert!(stream.next().await.is_none());
+    }
+}

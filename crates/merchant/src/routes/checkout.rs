@@ -237,8 +237,10 @@ fn status_stream(
         last_seen: i64,
         pending: std::collections::VecDeque<Versioned>,
         first: bool,
-        /// When the wake-up that led to the pending events was sent.
+        /// When the wake-up that led to the pending events was sent (for the latency metric).
         woke_at: Option<std::time::Instant>,
+        /// When the latest wake-up was sent: a shared read started after it is fresh enough.
+        last_wake: Option<std::time::Instant>,
         _open: crate::metrics::OpenStream,
     }
     let start = Follow {
@@ -250,6 +252,7 @@ fn status_stream(
         pending: Default::default(),
         first: true,
         woke_at: None,
+        last_wake: None,
         _open: crate::metrics::OpenStream::new(),
     };
     futures_util::stream::unfold(Some(start), |follow| async move {
@@ -274,10 +277,15 @@ fn status_stream(
                 return Some((Ok(event), more));
             }
             let sessions = &follow.state.sessions;
-            match sessions
-                .events_after(&follow.session.id, follow.last_seen)
-                .await
-            {
+            let read = read_after(
+                sessions,
+                &follow.subscription,
+                &follow.session.id,
+                follow.last_seen,
+                follow.last_wake,
+            )
+            .await;
+            match read {
                 Ok(events) if !events.is_empty() => {
                     follow.pending.extend(events);
                     continue;
@@ -295,6 +303,7 @@ fn status_stream(
                 changed = follow.subscription.rx.changed() => {
                     changed.ok()?;
                     follow.woke_at = *follow.subscription.rx.borrow_and_update();
+                    follow.last_wake = follow.woke_at;
                 }
                 () = tokio::time::sleep(until_expiry) => {
                     if let Err(error) = sessions.expire_if_due(&follow.session.id).await {
@@ -306,4 +315,29 @@ fn status_stream(
             }
         }
     })
+}
+
+/// The session's statuses after `last_seen`, read from the database unless a read that started
+/// after the latest wake-up (`last_wake`) is already shared by the session's other streams.
+async fn read_after(
+    sessions: &crate::sessions::Sessions,
+    subscription: &crate::hub::Subscription,
+    session_id: &str,
+    last_seen: i64,
+    last_wake: Option<std::time::Instant>,
+) -> Result<Vec<Versioned>, sqlx::Error> {
+    let mut history = subscription.history.lock().await;
+    let fresh =
+        matches!((history.read_started, last_wake), (Some(read), Some(wake)) if read > wake);
+    if !fresh {
+        let started = std::time::Instant::now();
+        history.events = sessions.events_after(session_id, 0).await?;
+        history.read_started = Some(started);
+    }
+    Ok(history
+        .events
+        .iter()
+        .filter(|e| e.seq > last_seen)
+        .cloned()
+        .collect())
 }
