@@ -154,3 +154,59 @@ impl Args {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Args;
+
+    /// The command line of a valid configuration, with `overrides` (flag, value) applied.
+    fn args(overrides: &[&str]) -> Args {
+        let mut flags = vec![
+            ("--mobilepay-api-url", "http://127.0.0.1:8090"),
+            ("--mobilepay-api-key", "sk_test_demo_merchant"),
+            ("--mobilepay-merchant-id", "MERCHANT123"),
+            ("--mobilepay-webhook-secrets", "whsec_ZGVtbw==, whsec_b2xk"),
+        ];
+        for pair in overrides.chunks(2) {
+            flags.retain(|(flag, _)| *flag != pair[0]);
+            flags.push((pair[0], pair[1]));
+        }
+        let argv = std::iter::once("mobilepay-merchant")
+            .chain(flags.iter().flat_map(|(flag, value)| [*flag, *value]));
+        Args::try_parse_from(argv).expect("the flags parse")
+    }
+
+    fn error(extra: &[&str]) -> String {
+        format!("{:#}", args(extra).into_config().expect_err("refused"))
+    }
+
+    #[test]
+    fn a_valid_command_line_makes_a_configuration_with_every_secret() {
+        let config = args(&[
+            "--allowed-origins",
+            "https://shop.example/, https://b.example",
+        ])
+        .into_config()
+        .expect("valid");
+        assert_eq!(
+            config.allowed_origins,
+            ["https://shop.example", "https://b.example"]
+        );
+        assert!(format!("{config:?}").contains("2 secrets"));
+        assert!(!format!("{config:?}").contains("sk_test_demo_merchant"));
+    }
+
+    #[test]
+    fn each_invalid_value_is_refused_with_what_to_fix() {
+        assert!(error(&["--mobilepay-api-url", "ftp://x"]).contains("MOBILEPAY_API_URL"));
+        assert!(error(&["--mobilepay-api-key", "hunter2"]).contains("MOBILEPAY_API_KEY"));
+        assert!(
+            error(&["--mobilepay-webhook-secrets", "nope!"]).contains("MOBILEPAY_WEBHOOK_SECRETS")
+        );
+        assert!(error(&["--allowed-origins", "shop.example"]).contains("ALLOWED_ORIGINS"));
+        assert!(error(&["--public-url", "shop.example"]).contains("PUBLIC_URL"));
+        assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
+    }
+}

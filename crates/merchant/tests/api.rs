@@ -1467,7 +1467,7 @@ async fn two_instances_on_postgresql_share_sessions_and_events_across_restarts()
     let (listener_b, b) = bind().await;
     // MOBILE-PAY's webhooks reach instance A only.
     let (sandbox, _stop_sandbox) = start_sandbox(&format!("{a}/webhooks/mobilepay")).await;
-    let (state_a, _stop_a, _server_a) = start_merchant(listener_a, &sandbox, &pg.url()).await;
+    let (state_a, stop_a, server_a) = start_merchant(listener_a, &sandbox, &pg.url()).await;
     let (state_b, stop_b, server_b) = start_merchant(listener_b, &sandbox, &pg.url()).await;
 
     // The order is placed through A, its session created through B, and followed on B.
@@ -1512,7 +1512,24 @@ async fn two_instances_on_postgresql_share_sessions_and_events_across_restarts()
     let mut on_a = event_stream(open_events(&session.events_url, Some("1")).await);
     assert_eq!(on_a.next().await.expect("the missed status").id, "2");
     assert!(on_a.next().await.is_none());
+
+    // Now A, the one MOBILE-PAY's webhooks reach, restarts mid-payment; B's stream hears it.
+    let order = place_order_in(&state_a).await;
+    let session = create_session_at(&b, &order.id).await;
+    let mut on_b = event_stream(open_events(&session.events_url, None).await);
+    assert_eq!(on_b.next().await.expect("the status").id, "1");
+    drop(stop_a);
+    server_a.await.expect("joins").expect("stops cleanly");
     drop(state_a);
+    let listener_a = TcpListener::bind(a.trim_start_matches("http://"))
+        .await
+        .expect("A's address again");
+    let (_state_a, _stop_a, _server_a) = start_merchant(listener_a, &sandbox, &pg.url()).await;
+    pay_at(&sandbox, &session.payment_id).await;
+    assert_eq!(
+        final_status(&mut on_b).await.status().status,
+        SessionStatus::Paid
+    );
 }
 
 #[tokio::test]
@@ -1616,4 +1633,19 @@ async fn many_streams_of_one_session_all_get_every_status_from_one_shared_read()
         assert_eq!(paid.status().status, SessionStatus::Paid);
         assert!(stream.next().await.is_none());
     }
+}
+
+#[tokio::test]
+async fn one_address_asking_for_too_many_sessions_is_slowed_down() {
+    let app = spawn_app_with(|_| {}, |config| config.sessions_per_minute = 2).await;
+    let order = app.place_order().await;
+    for _ in 0..2 {
+        let response = app.post_session(&json!({ "order_id": order.id })).await;
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    let response = app.post_session(&json!({ "order_id": order.id })).await;
+
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS").await;
 }
