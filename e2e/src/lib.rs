@@ -19,6 +19,20 @@ pub struct Stack {
     stop: watch::Sender<bool>,
 }
 
+/// What [`Stack::start_with_options`] can vary; the defaults are the demo's.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The built widget, served under `/widget/`.
+    pub widget_dir: Option<PathBuf>,
+    /// Where both databases are kept; `None`: in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Origins whose pages may call the merchant backend (an npm consumer's page, say).
+    pub allowed_origins: Vec<String>,
+    /// How long a QR payment can be paid; `None`: the sandbox's default. Short, so that a
+    /// test sees a payment expire.
+    pub payment_ttl: Option<std::time::Duration>,
+}
+
 impl Stack {
     /// Starts both servers on the given addresses (`127.0.0.1:0` for any free port), the
     /// backend serving the widget built into `widget_dir`, both with in-memory databases.
@@ -38,6 +52,26 @@ impl Stack {
         widget_dir: Option<PathBuf>,
         data_dir: Option<PathBuf>,
     ) -> anyhow::Result<Stack> {
+        let options = Options {
+            widget_dir,
+            data_dir,
+            ..Options::default()
+        };
+        Stack::start_with_options(sandbox_addr, merchant_addr, options).await
+    }
+
+    /// [`Stack::start_with`] with every [`Options`] the tests vary.
+    pub async fn start_with_options(
+        sandbox_addr: &str,
+        merchant_addr: &str,
+        options: Options,
+    ) -> anyhow::Result<Stack> {
+        let Options {
+            widget_dir,
+            data_dir,
+            allowed_origins,
+            payment_ttl,
+        } = options;
         let sandbox = TcpListener::bind(sandbox_addr)
             .await
             .with_context(|| format!("binding the sandbox to {sandbox_addr}"))?;
@@ -51,13 +85,15 @@ impl Stack {
         if let Some(dir) = &data_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        let defaults = mobilepay_sandbox::Config::default();
         let sandbox_config = mobilepay_sandbox::Config {
+            payment_ttl: payment_ttl.unwrap_or(defaults.payment_ttl),
             webhook_url: Some(format!("{store_url}/webhooks/mobilepay")),
             database: match &data_dir {
                 Some(dir) => mobilepay_sandbox::Database::File(dir.join("sandbox.sqlite3")),
                 None => mobilepay_sandbox::Database::InMemory,
             },
-            ..mobilepay_sandbox::Config::default()
+            ..defaults
         };
         let mut merchant_config = mobilepay_merchant::Config::new(
             &sandbox_url,
@@ -66,6 +102,7 @@ impl Stack {
             Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
         );
         merchant_config.widget_dir = widget_dir;
+        merchant_config.allowed_origins = allowed_origins;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",

@@ -3,7 +3,9 @@
 //! what a shopper does: open the store, see the amount and the QR, pay with the phone, see the
 //! result.
 //!
-//! Needs the widget built (`MOBILEPAY_WIDGET_DIR`, set by `cargo xtask test`) and chromedriver.
+//! Needs the widget built (`MOBILEPAY_WIDGET_DIR`), the npm consumer app built from its
+//! tarball (`MOBILEPAY_NPM_CONSUMER_DIR`) and axe-core (`MOBILEPAY_AXE_JS`) — all three set by
+//! `cargo xtask test` — and chromedriver.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -13,6 +15,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use mobilepay_e2e::Stack;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
+
+// More tests of this binary (one binary for all end-to-end tests).
+#[path = "checkout/a11y.rs"]
+mod a11y;
+#[path = "checkout/npm.rs"]
+mod npm;
 
 /// How long a page may take to reach a state; generous for a 2-core machine under load.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -238,6 +246,27 @@ async fn wait_for_statuses(client: &Client, what: &str, check: impl Fn(&[String]
     }
 }
 
+/// Waits until the sandbox's wallet page, after its form was sent, says the payment is made.
+/// The shopper leaves only then: leaving earlier would cancel the form, and the page before the
+/// answer also has a status line (reading it may race with the navigation).
+async fn wait_for_wallet_confirmation(client: &Client) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let text = match client.find(Locator::Css(".status")).await {
+            Ok(status) => status.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains("Payé") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the wallet never confirmed: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// Opens the store and waits for the QR; returns the payment id.
 async fn open_store_and_wait_for_qr(client: &Client, stack: &Stack) -> String {
     client
@@ -364,14 +393,7 @@ async fn the_wallet_page_the_qr_points_at_pays_and_the_store_tab_shows_paid() {
         .click()
         .await
         .expect("click");
-    let wallet_text = client
-        .find(Locator::Css(".status"))
-        .await
-        .expect("a status")
-        .text()
-        .await
-        .expect("text");
-    assert!(wallet_text.contains("Payé"), "{wallet_text:?}");
+    wait_for_wallet_confirmation(client).await;
 
     client
         .switch_to_window(store_tab)
@@ -463,6 +485,11 @@ async fn on_a_360px_phone_the_pay_button_comes_first_opens_the_wallet_and_the_st
         "no sideways scrolling: {layout}"
     );
     screenshot(client, "phone-awaiting-payment.png").await;
+    let violations = a11y::axe_violations(client).await;
+    assert!(
+        violations.is_empty(),
+        "axe on the phone's layout (the app button shown): {violations:#?}"
+    );
 
     // The link opens the wallet (the sandbox's page stands in for the app), which pays.
     js(
@@ -483,22 +510,7 @@ async fn on_a_360px_phone_the_pay_button_comes_first_opens_the_wallet_and_the_st
         .click()
         .await
         .expect("click");
-    // The wallet confirms before the shopper goes back (leaving earlier would cancel the form).
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let text = match client.find(Locator::Css(".status")).await {
-            Ok(status) => status.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains("Payé") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the wallet never confirmed: {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_wallet_confirmation(client).await;
     // Back in the store: the same order, its payment now paid.
     client
         .goto(&format!("{}/", stack.store_url))

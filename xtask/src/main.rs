@@ -14,6 +14,9 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 mod bench;
+mod npm;
+mod streams;
+mod surface;
 mod widget;
 
 pub use widget::build_widget;
@@ -23,13 +26,30 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("bench-streams") => {
+            let streams = args
+                .get(1)
+                .map(|n| n.parse::<usize>())
+                .transpose()
+                .context("bench-streams takes a number of streams")?
+                .unwrap_or(10_000);
+            streams::run_bench(&root(), streams)
+        }
         Some("bench") => bench::run(&root()),
+        Some("surface") => surface::generate(&root()),
+        Some("npm") => {
+            ensure_wasm_tools()?;
+            let widget = build_widget(&root())?;
+            let consumer = npm::prepare(&root(), &widget)?;
+            println!("consumer app built into {}", consumer.dist.display());
+            Ok(())
+        }
         Some("build-widget") => {
             ensure_wasm_tools()?;
             build_widget(&root()).map(|_| ())
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-widget>");
+            eprintln!("usage: cargo xtask <demo|test|bench|build-widget|surface|npm>");
             std::process::exit(2);
         }
     }
@@ -232,9 +252,13 @@ fn test() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     let widget = build_widget(&root)?;
+    // The npm package as a Vite app consumes it, and axe-core for the accessibility tests.
+    let consumer = npm::prepare(&root, &widget)?;
     run(cargo()
         .args(["test", "--workspace"])
         .env("MOBILEPAY_WIDGET_DIR", &widget)
+        .env("MOBILEPAY_NPM_CONSUMER_DIR", &consumer.dist)
+        .env("MOBILEPAY_AXE_JS", &consumer.axe)
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("CHROMIUM", CHROMIUM))?;
     run(cargo()
