@@ -142,7 +142,7 @@ pub async fn create_session(endpoint: &str, order_id: &str) -> Result<Created, E
     js_sys::Reflect::set(&body, &"order_id".into(), &order_id.into())
         .map_err(|_| INVALID_RESPONSE.to_owned())?;
     let body = js_sys::JSON::stringify(&body).map_err(|_| INVALID_RESPONSE.to_owned())?;
-    let (response, json) = call(&format!("{endpoint}/checkout/sessions"), Some(&body)).await?;
+    let (response, json) = call(&[endpoint, "/checkout/sessions"].concat(), Some(&body)).await?;
     let server_now = response
         .headers()
         .get("date")

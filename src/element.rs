@@ -47,7 +47,7 @@ pub fn reflect(host: HtmlElement, state: RwSignal<State>, order_id: String) {
             let detail = detail(&current, &order_id);
             dispatch(&host, "mobilepay:statuschange", &detail);
             if matches!(name, "paid" | "failed" | "expired" | "error") {
-                dispatch(&host, &format!("mobilepay:{name}"), &detail);
+                dispatch(&host, &["mobilepay:", name].concat(), &detail);
             }
         }
         name

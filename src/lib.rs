@@ -26,6 +26,7 @@ pub mod qr;
 
 use std::sync::Arc;
 
+use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use mobilepay_wire::checkout::SessionStatus;
 use wasm_bindgen::prelude::*;
@@ -133,9 +134,12 @@ pub fn Checkout(
     let generation = StoredValue::new(0u32);
     let order = StoredValue::new(order_id.clone());
     let endpoint = StoredValue::new(endpoint);
+    // Whether "copy the code" worked; `None` until it is pressed.
+    let copied = RwSignal::new(None::<bool>);
 
     let start = move || {
         follower.set_value(None);
+        copied.set(None);
         state.set(State::Loading);
         link.set(Link::Streaming);
         generation.update_value(|g| *g += 1);
@@ -176,22 +180,58 @@ pub fn Checkout(
     start();
     on_cleanup(move || follower.set_value(None));
 
+    // One click listener for the whole widget, dispatching by the pressed button's part, rather
+    // than `on:click` on each button: Leptos's event handlers bring its event-delegation code
+    // along, and this listener made the download 3.3 KB (brotli) smaller (measured). It is set
+    // up by a directive on the root `<div>`, which Leptos builds once and never rebuilds.
+    let copy = move || {
+        let code = state.with_untracked(|s| match s {
+            State::Session { session, .. } => Some(session.payment_id.clone()),
+            _ => None,
+        });
+        if let Some(code) = code {
+            leptos::task::spawn_local(async move {
+                copied.set(Some(copy_text(&code).await));
+            });
+        }
+    };
+    let clicks = StoredValue::new_local(None::<Closure<dyn FnMut(web_sys::Event)>>);
+    let listen = move |div: web_sys::Element| {
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let part = event
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+                .and_then(|target| target.closest("button").ok().flatten())
+                .and_then(|button| button.get_attribute("part"))
+                .unwrap_or_default();
+            if part.ends_with(" retry") {
+                start();
+            } else if part.ends_with(" copy") {
+                copy();
+            }
+        });
+        let _ = div.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
+        clicks.set_value(Some(listener));
+    };
+
     if let Some(host) = host {
         element::reflect(host, state, order_id);
     }
 
     view! {
-        <div class="checkout" part="container" lang=locale.tag() aria-busy=move || (state.get() == State::Loading).to_string()>
+        <div class="checkout" part="container" use:listen lang=locale.tag() aria-busy=move || if matches!(state.get(), State::Loading) { "true" } else { "false" }>
+            // `Either…` rather than `.into_any()` here and below: type-erased views cost 1.4 KB
+            // (brotli) more in the wasm (measured).
             {move || match state.get() {
-                State::Loading => view! {
+                State::Loading => EitherOf3::A(view! {
                     <p class="muted"><span class="spinner" aria-hidden="true"></span>{texts.loading}</p>
-                }.into_any(),
-                State::Error(code) => view! {
+                }),
+                State::Error(code) => EitherOf3::B(view! {
                     <p class="error">{texts.error(&code)}</p>
-                    <button type="button" part="button retry" on:click=move |_| start()>{texts.retry}</button>
-                }.into_any(),
+                    <button type="button" part="button retry">{texts.retry}</button>
+                }),
                 State::Session { session, status, failure } => {
-                    session_view(texts, &session, status, failure.as_ref(), link, skew, start).into_any()
+                    EitherOf3::C(session_view(texts, &session, status, failure.as_ref(), link, skew, copied))
                 }
             }}
             <p class="sr-only" role="status" aria-live="polite">{move || announcement(texts, &state.get(), link.get())}</p>
@@ -273,26 +313,26 @@ fn session_view(
     failure: Option<&Failure>,
     link: RwSignal<Link>,
     skew: RwSignal<f64>,
-    start: impl Fn() + Copy + 'static,
-) -> impl IntoView {
+    copied: RwSignal<Option<bool>>,
+) -> impl IntoView + use<> {
     let amount = mobilepay_wire::format_amount(session.amount);
     let body = match status {
-        SessionStatus::AwaitingPayment => awaiting_view(texts, session, &amount, link, skew).into_any(),
-        SessionStatus::Paid => view! { <p class="final paid">{texts.paid}</p> }.into_any(),
+        SessionStatus::AwaitingPayment => {
+            EitherOf4::A(awaiting_view(texts, session, &amount, link, skew, copied))
+        }
+        SessionStatus::Paid => EitherOf4::B(view! { <p class="final paid">{texts.paid}</p> }),
         SessionStatus::Failed => {
             let reason = texts.failure_reason(failure.map(|f| f.error_code.as_str()));
-            view! {
+            EitherOf4::C(view! {
                 <p class="final failed">{texts.failed}</p>
                 <p class="reason">{reason}</p>
-                <button type="button" part="button retry" on:click=move |_| start()>{texts.retry}</button>
-            }
-            .into_any()
+                <button type="button" part="button retry">{texts.retry}</button>
+            })
         }
-        SessionStatus::Expired => view! {
+        SessionStatus::Expired => EitherOf4::D(view! {
             <p class="final expired">{texts.expired}</p>
-            <button type="button" part="button retry" on:click=move |_| start()>{texts.new_code}</button>
-        }
-        .into_any(),
+            <button type="button" part="button retry">{texts.new_code}</button>
+        }),
     };
     view! {
         <p class="amount" part="amount">{amount}</p>
@@ -309,19 +349,12 @@ fn awaiting_view(
     amount: &str,
     link: RwSignal<Link>,
     skew: RwSignal<f64>,
-) -> impl IntoView {
+    copied: RwSignal<Option<bool>>,
+) -> impl IntoView + use<> {
     let label = texts.qr_label(amount, &session.payment_id);
     let open = app_link(&session.qr_payload).map(|href| {
         view! { <a class="open" part="button open-app" href=href>{texts.open_app}</a> }
     });
-    let code = session.payment_id.clone();
-    let copied = RwSignal::new(None::<bool>);
-    let copy = move |_| {
-        let code = code.clone();
-        leptos::task::spawn_local(async move {
-            copied.set(Some(copy_text(&code).await));
-        });
-    };
     let expires_at = js_sys::Date::parse(&session.expires_at);
     let now = RwSignal::new(js_sys::Date::now());
     if let Ok(ticker) = set_interval_with_handle(
@@ -341,15 +374,16 @@ fn awaiting_view(
         <p class="code">
             {texts.payment_code}" "<strong part="code">{session.payment_id.clone()}</strong>
         </p>
-        <button type="button" class="copy" part="button copy" on:click=copy>
+        <button type="button" class="copy" part="button copy">
             {move || if copied.get() == Some(true) { texts.copied } else { texts.copy }}
         </button>
-        <p class="notice" role="status">{move || (copied.get() == Some(false)).then_some(texts.copy_failed)}</p>
+        // Empty text rather than `Option`: one text view type fewer in the wasm.
+        <p class="notice" role="status">{move || if copied.get() == Some(false) { texts.copy_failed } else { "" }}</p>
         <p class="countdown" part="countdown">{texts.expires_in}" "<time>{remaining}</time></p>
         <p class="muted link">
             {move || match link.get() {
-                Link::Reconnecting => view! { <span class="spinner" aria-hidden="true"></span>{texts.reconnecting} }.into_any(),
-                _ => texts.awaiting.into_any(),
+                Link::Reconnecting => Either::Left(view! { <span class="spinner" aria-hidden="true"></span>{texts.reconnecting} }),
+                _ => Either::Right(texts.awaiting),
             }}
         </p>
     }
@@ -358,11 +392,18 @@ fn awaiting_view(
 /// `m:ss` of what is left of `ms` (never negative).
 pub fn countdown(ms: f64) -> String {
     let seconds = if ms.is_finite() && ms > 0.0 {
-        (ms / 1000.0).ceil() as u64
+        (ms / 1000.0).ceil() as usize
     } else {
         0
     };
-    format!("{}:{:02}", seconds / 60, seconds % 60)
+    let mut out = String::new();
+    qr::push_number(&mut out, seconds / 60);
+    out.push(':');
+    if seconds % 60 < 10 {
+        out.push('0');
+    }
+    qr::push_number(&mut out, seconds % 60);
+    out
 }
 
 /// The payment's link for the "open the app" button, unless it is a scheme that would run
@@ -399,15 +440,23 @@ fn announcement(texts: &'static Texts, state: &State, link: Link) -> String {
             }
             SessionStatus::AwaitingPayment => texts.awaiting.to_owned(),
             SessionStatus::Paid => texts.paid.to_owned(),
-            SessionStatus::Failed => format!(
-                "{}. {}",
+            SessionStatus::Failed => [
                 texts.failed,
-                texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str()))
-            ),
+                ". ",
+                texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str())),
+            ]
+            .concat(),
             SessionStatus::Expired => texts.expired.to_owned(),
         },
     }
 }
+
+/// The widget's stylesheet: minified by the widget's build (`cargo xtask`, which sets
+/// `MOBILEPAY_CHECKOUT_CSS` to esbuild's output), as written otherwise (tests, other builds).
+const STYLE: &str = match option_env!("MOBILEPAY_CHECKOUT_CSS") {
+    Some(css) => css,
+    None => include_str!("style.css"),
+};
 
 /// A mounted widget; `destroy()` unmounts it and closes its event stream.
 #[wasm_bindgen]
@@ -441,7 +490,7 @@ pub fn mount(
     endpoint: Option<String>,
     locale: Option<String>,
 ) -> Result<Handle, JsValue> {
-    element::adopt_stylesheet(&root, include_str!("style.css"))?;
+    element::adopt_stylesheet(&root, STYLE)?;
     let container = element::container(&root)?;
     let locale = Locale::choose(locale.as_deref());
     let endpoint = endpoint

@@ -14,7 +14,10 @@ const QUIET: usize = 4;
 /// The path data of `payload`'s dark modules and the code's width in modules (quiet zone
 /// included), or `None` if the payload is too long for a QR code.
 pub fn path(payload: &str) -> Option<(String, usize)> {
-    let code = QrCode::encode_text(payload, QrCodeEcc::Medium).ok()?;
+    // Byte mode always: a payment URL has lowercase letters, which only byte mode encodes, so
+    // `encode_text` would pick it anyway; without its choice of modes the download is 1.1 KB
+    // (brotli) smaller (measured).
+    let code = QrCode::encode_binary(payload.as_bytes(), QrCodeEcc::Medium).ok()?;
     let width = usize::try_from(code.size()).ok()?;
     // Coordinates are below `width`, itself at most 177: they fit an i32.
     let dark = |x: usize, y: usize| code.get_module(x as i32, y as i32);
@@ -28,7 +31,15 @@ pub fn path(payload: &str) -> Option<(String, usize)> {
                     x += 1;
                 }
                 let run = x - start;
-                d.push_str(&format!("M{} {}h{run}v1h-{run}z", start + QUIET, y + QUIET));
+                d.push('M');
+                push_number(&mut d, start + QUIET);
+                d.push(' ');
+                push_number(&mut d, y + QUIET);
+                d.push('h');
+                push_number(&mut d, run);
+                d.push_str("v1h-");
+                push_number(&mut d, run);
+                d.push('z');
             } else {
                 x += 1;
             }
@@ -37,10 +48,22 @@ pub fn path(payload: &str) -> Option<(String, usize)> {
     Some((d, width + 2 * QUIET))
 }
 
+/// Appends `n` in decimal. By hand rather than `format!`: the wasm then needs none of
+/// `core::fmt`'s integer formatting for it.
+pub fn push_number(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_number(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 /// The QR code of `payload`, labelled for screen readers with `label`.
-pub fn svg(payload: &str, label: String) -> impl IntoView {
+pub fn svg(payload: &str, label: String) -> impl IntoView + use<> {
     let (d, size) = path(payload).unwrap_or_default();
-    let view_box = format!("0 0 {size} {size}");
+    let mut view_box = String::from("0 0 ");
+    push_number(&mut view_box, size);
+    view_box.push(' ');
+    push_number(&mut view_box, size);
     view! {
         <svg viewBox=view_box role="img" aria-label=label shape-rendering="crispEdges">
             <rect width="100%" height="100%" fill="#fff" />

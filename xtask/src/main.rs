@@ -1,12 +1,16 @@
 //! `cargo xtask …`: the project's tasks, in Rust, so that nothing but cargo is needed to start.
 //!
 //! - `demo`: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
-//! - `test`: the one gate — fmt, clippy, native tests, browser tests, end-to-end tests.
-//! - `bench`: the figures we track (the widget's download size).
+//! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
+//!   consumed by a Vite app, browser tests, end-to-end tests (axe-core included).
+//! - `bench`: the widget's download size and how fast its QR code shows.
+//! - `bench-streams [N]`: how many event streams one merchant backend holds, and how fast.
 //! - `build-widget`: the widget alone, into `target/widget/`.
+//! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
+//! - `surface`: regenerates `custom-elements.json` and the surface section of docs/widget.md.
 //!
 //! Set-up installs what a fresh machine lacks: the wasm target, `wasm-bindgen-cli` at exactly
-//! Cargo.lock's version, and (as root, from Debian) Chromium and its driver.
+//! Cargo.lock's version, and (as root, from Debian) Chromium, its driver and PostgreSQL.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
