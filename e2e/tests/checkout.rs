@@ -105,7 +105,18 @@ async fn browser_with(width: u32, height: u32, mobile: Option<Value>) -> Browser
     }
 }
 
+/// The servers' warnings and errors, shown with a failing test's output.
+fn log_server_errors() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
 async fn stack() -> Stack {
+    log_server_errors();
     let widget = std::env::var_os("MOBILEPAY_WIDGET_DIR")
         .map(PathBuf::from)
         .filter(|dir| dir.join("mobilepay-checkout.js").exists())
@@ -136,8 +147,10 @@ async fn wait_for_status(client: &Client, status: &str) {
             return;
         }
         if Instant::now() > deadline {
+            // The host's last event says why (its `errorCode`), when it recorded any.
+            let events = js(client, "return window.__mobilepay ?? null").await;
             panic!(
-                "the widget never reached status={status}: it shows {:?} with text {:?}",
+                "the widget never reached status={status}: it shows {:?} with text {:?}; events {events}",
                 attribute(client, "status").await,
                 shadow_text(client).await
             );
@@ -445,6 +458,7 @@ async fn a_reload_during_a_payment_resumes_the_same_payment_under_the_strict_csp
     let client = &browser.client;
     let payment_id = open_store_and_wait_for_qr(client, &stack).await;
     client.refresh().await.expect("reload");
+    record_events(client).await;
     wait_for_status(client, "awaiting_payment").await;
     assert_eq!(
         attribute(client, "payment-id").await.as_deref(),

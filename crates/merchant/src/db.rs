@@ -22,12 +22,31 @@ pub struct Db {
     pub backend: Backend,
     /// For PostgreSQL, the URL the LISTEN connection opens.
     pub url: String,
+    /// Holds an in-memory database's file; removed with the last clone.
+    _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Db {
     /// Opens `url` (`sqlite://path`, `sqlite::memory:`, `postgres://…`) and migrates it.
+    ///
+    /// `sqlite::memory:` is a file in a temporary folder, removed with the `Db`, not SQLite's
+    /// `:memory:`: sqlx closes a connection whose query was cancelled (a browser that went away
+    /// mid-request), and a `:memory:` database vanishes with its connection.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
+        let mut scratch = None;
+        let mut url = url.to_owned();
+        if url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory")) {
+            let dir = tempfile::Builder::new()
+                .prefix("mobilepay-merchant-")
+                .tempdir()?;
+            url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("merchant.sqlite3").display()
+            );
+            scratch = Some(std::sync::Arc::new(dir));
+        }
+        let url = url.as_str();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else if url.starts_with("sqlite:") {
@@ -35,15 +54,8 @@ impl Db {
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres://");
         };
-        let memory = url.contains(":memory:") || url.contains("mode=memory");
         let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         options = match backend {
-            // An in-memory database lives as long as its one connection.
-            Backend::Sqlite if memory => options
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None),
             Backend::Sqlite => options.max_connections(8),
             Backend::Postgres => options.max_connections(16),
         };
@@ -71,6 +83,7 @@ impl Db {
             pool,
             backend,
             url: url.to_owned(),
+            _scratch: scratch,
         })
     }
 

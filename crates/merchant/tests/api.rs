@@ -1649,3 +1649,29 @@ async fn one_address_asking_for_too_many_sessions_is_slowed_down() {
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS").await;
 }
+
+#[tokio::test]
+async fn requests_abandoned_mid_way_lose_no_data() {
+    // sqlx closes a connection whose query is cancelled; the database must outlive it.
+    let app = spawn_app().await;
+    let order = app.place_order().await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_micros(500))
+        .build()
+        .expect("a client");
+    for _ in 0..40 {
+        let _ = impatient
+            .post(format!("{}/checkout/sessions", app.address))
+            .json(&json!({ "order_id": order.id }))
+            .send()
+            .await;
+        let _ = impatient.get(format!("{}/", app.address)).send().await;
+    }
+
+    let session = app.create_session(&order.id).await;
+    assert_eq!(session.amount, 25_000);
+    assert_eq!(
+        app.status(&session).await.status,
+        SessionStatus::AwaitingPayment
+    );
+}

@@ -5,7 +5,6 @@
 //! answers `SQLITE_BUSY`. Every statement is a few microseconds; the sandbox serves a developer,
 //! not a country. Nothing holds the connection across a network call.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,21 +12,34 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::Database;
 
-pub async fn connect(database: &Database) -> anyhow::Result<sqlx::SqlitePool> {
-    let options = match database {
-        Database::InMemory => SqliteConnectOptions::from_str("sqlite::memory:")?,
-        Database::File(path) => SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal),
-    }
-    .foreign_keys(true)
-    .busy_timeout(Duration::from_secs(5));
+/// The pool, and for [`Database::InMemory`] the temporary folder holding its file (removed when
+/// dropped).
+///
+/// "In memory" is a file in a temporary folder, not SQLite's `:memory:`: sqlx closes a connection
+/// whose query was cancelled (a client that went away mid-request), and a `:memory:` database
+/// vanishes with its connection — the next request would find an empty sandbox.
+pub async fn connect(
+    database: &Database,
+) -> anyhow::Result<(sqlx::SqlitePool, Option<tempfile::TempDir>)> {
+    let (path, scratch) = match database {
+        Database::InMemory => {
+            let dir = tempfile::Builder::new()
+                .prefix("mobilepay-sandbox-")
+                .tempdir()?;
+            (dir.path().join("sandbox.sqlite3"), Some(dir))
+        }
+        Database::File(path) => (path.clone(), None),
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
-        // An in-memory database lives as long as its connection: never recycle it.
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_with(options)
@@ -37,5 +49,5 @@ pub async fn connect(database: &Database) -> anyhow::Result<sqlx::SqlitePool> {
         .run(&pool)
         .await
         .context("migrating the sandbox database")?;
-    Ok(pool)
+    Ok((pool, scratch))
 }

@@ -49,7 +49,7 @@ use crate::clock::Clock;
 /// Where the sandbox keeps its state.
 #[derive(Debug, Clone)]
 pub enum Database {
-    /// Gone when the process ends: for tests.
+    /// Gone with the sandbox (a file in a temporary folder): for tests.
     InMemory,
     /// A SQLite file, created if missing: a restart loses nothing.
     File(PathBuf),
@@ -91,6 +91,8 @@ impl Default for Config {
 pub struct AppState {
     pub public_url: String,
     pub db: sqlx::SqlitePool,
+    /// Holds an in-memory sandbox's database file; removed with the state.
+    _scratch: Option<tempfile::TempDir>,
     pub clock: Clock,
     pub payment_ttl: Duration,
     pub webhooks: webhooks::Outbox,
@@ -112,12 +114,13 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    let db = db::connect(&config.database).await?;
+    let (db, scratch) = db::connect(&config.database).await?;
     let clock = Clock::load(&db).await?;
     accounts::seed_demo(&db, &clock, &config).await?;
     Ok(Arc::new(AppState {
         public_url,
         db,
+        _scratch: scratch,
         clock,
         payment_ttl: config.payment_ttl,
         webhooks: webhooks::Outbox::new()?,
