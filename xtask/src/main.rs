@@ -213,7 +213,7 @@ fn demo() -> anyhow::Result<()> {
             "\n  Demo store (merchant backend + widget): {store}/\n  \
              MOBILE-PAY sandbox API:                 {sandbox}/api/v1/…\n  \
              Sandbox login:    {DEMO_EMAIL} / {DEMO_PASSWORD}\n  \
-             Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit)\n  \
+             Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit), {DEMO_ENTERPRISE_KEY} (Entreprise)\n  \
              merchant_id:      {DEMO_MERCHANT_ID}\n\n  \
              Open the store, then pay by opening the QR code's URL (the sandbox wallet page),\n  \
              or: curl -X POST {sandbox}/sandbox/v1/payments/<payment-id>/pay \
