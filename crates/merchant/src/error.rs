@@ -33,6 +33,8 @@ pub enum Error {
     TooManyRequests { retry_after: Duration },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("the database does not answer")]
+    NotReady,
     #[error("no such route")]
     NotFound,
     #[error("method not allowed")]
@@ -52,7 +54,7 @@ impl Error {
             }
             Error::InvalidSignature => StatusCode::UNAUTHORIZED,
             Error::ProviderUnavailable | Error::ProviderError(_) => StatusCode::BAD_GATEWAY,
-            Error::ProviderBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::ProviderBusy { .. } | Error::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Database(_) | Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -74,6 +76,7 @@ impl Error {
             Error::NotFound => "NOT_FOUND",
             Error::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Error::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
+            Error::NotReady => "NOT_READY",
             Error::Database(_) | Error::Internal => "INTERNAL_ERROR",
         }
     }
@@ -92,6 +95,7 @@ impl Error {
             Error::NotFound => "No such resource",
             Error::MethodNotAllowed => "Method not allowed",
             Error::TooManyRequests { .. } => "Too many requests; try again shortly",
+            Error::NotReady => "Not ready: the database does not answer",
             Error::Database(_) | Error::Internal => "Internal error",
         }
     }

@@ -1043,6 +1043,19 @@ async fn the_health_check_answers_ok() {
 }
 
 #[tokio::test]
+async fn the_readiness_check_answers_ready_while_the_database_does_and_not_after() {
+    let app = spawn_app().await;
+    let response = app.get(&format!("{}/readyz", app.address)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("a body"), "ready");
+
+    app.state.sessions.db.pool.close().await;
+
+    let response = app.get(&format!("{}/readyz", app.address)).await;
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
+}
+
+#[tokio::test]
 async fn the_store_page_embeds_the_widget_for_a_fresh_order_under_a_strict_csp() {
     let app = spawn_app().await;
 

@@ -80,7 +80,7 @@ async fn readyz(
     if state.sessions.db.ready().await {
         Ok("ready")
     } else {
-        Err(Error::Internal)
+        Err(Error::NotReady)
     }
 }
 
