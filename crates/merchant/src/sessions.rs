@@ -64,10 +64,6 @@ pub enum InsertError {
     Database(#[from] sqlx::Error),
 }
 
-pub fn status_name(status: SessionStatus) -> &'static str {
-    status.as_str()
-}
-
 fn parse_status(s: &str) -> SessionStatus {
     match s {
         "paid" => SessionStatus::Paid,
@@ -364,7 +360,7 @@ impl Sessions {
              RETURNING seq, payment_id"
         );
         let row: Option<(i64, String)> = sqlx::query_as(&sql)
-            .bind(status_name(to))
+            .bind(to.as_str())
             .bind(&code)
             .bind(&message)
             .bind(session_id)
@@ -380,7 +376,7 @@ impl Sessions {
         )
         .bind(session_id)
         .bind(seq)
-        .bind(status_name(to))
+        .bind(to.as_str())
         .bind(&code)
         .bind(&message)
         .bind(now())

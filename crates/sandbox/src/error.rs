@@ -43,6 +43,17 @@ impl Refusal {
         }
     }
 
+    /// Its `transaction.failed` webhook, about `transaction_id`.
+    pub fn failed_event(self, transaction_id: &str) -> mobilepay_wire::webhook::EventKind {
+        mobilepay_wire::webhook::EventKind::TransactionFailed(
+            mobilepay_wire::webhook::TransactionFailed {
+                transaction_id: transaction_id.to_owned(),
+                error_code: self.code().to_owned(),
+                error_message: self.message_fr().to_owned(),
+            },
+        )
+    }
+
     fn message_en(self) -> &'static str {
         match self {
             Refusal::InsufficientFunds => "Insufficient funds",

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mobilepay_wire::api::{CreateQrPayment, PayOutcome, PaymentStatus, QrPayment, SimulatePayment};
-use mobilepay_wire::webhook::{EventKind, PaymentReceived, TransactionFailed};
+use mobilepay_wire::webhook::{EventKind, PaymentReceived};
 
 use crate::auth::Principal;
 use crate::error::{ApiJson, Error, Refusal};
@@ -185,25 +185,30 @@ pub async fn settle(
         PayOutcome::Declined => Some(Refusal::TransactionDeclined),
         PayOutcome::Cancelled => Some(Refusal::PaymentCancelled),
     };
+    // In the history either way: a failed attempt with its code and no money moved.
+    let (status, amount, error_code) = match refusal {
+        None => ("completed", payment.amount, None),
+        Some(refusal) => ("failed", 0, Some(refusal.code())),
+    };
+    ledger::record(
+        &mut tx,
+        &Record {
+            id: &payment.id,
+            account_id: &payment.account_id,
+            kind: "qr_payment",
+            status,
+            amount,
+            counterparty: Some(payer.as_str()),
+            country: None,
+            description: Some(&payment.description),
+            error_code,
+            at,
+        },
+    )
+    .await?;
     let event = match refusal {
         None => {
             payment.status = "received".to_owned();
-            ledger::record(
-                &mut tx,
-                &Record {
-                    id: &payment.id,
-                    account_id: &payment.account_id,
-                    kind: "qr_payment",
-                    status: "completed",
-                    amount: payment.amount,
-                    counterparty: Some(payer.as_str()),
-                    country: None,
-                    description: Some(&payment.description),
-                    error_code: None,
-                    at,
-                },
-            )
-            .await?;
             ledger::post(
                 &mut tx,
                 &payment.id,
@@ -223,27 +228,7 @@ pub async fn settle(
         }
         Some(refusal) => {
             payment.status = "failed".to_owned();
-            ledger::record(
-                &mut tx,
-                &Record {
-                    id: &payment.id,
-                    account_id: &payment.account_id,
-                    kind: "qr_payment",
-                    status: "failed",
-                    amount: 0,
-                    counterparty: Some(payer.as_str()),
-                    country: None,
-                    description: Some(&payment.description),
-                    error_code: Some(refusal.code()),
-                    at,
-                },
-            )
-            .await?;
-            EventKind::TransactionFailed(TransactionFailed {
-                transaction_id: payment.id.clone(),
-                error_code: refusal.code().to_owned(),
-                error_message: refusal.message_fr().to_owned(),
-            })
+            refusal.failed_event(&payment.id)
         }
     };
     sqlx::query("UPDATE payments SET status = ?, payer = ? WHERE id = ?")

@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mobilepay_wire::api::{InternationalTransfer, LocalTransfer, Transfer};
-use mobilepay_wire::webhook::{EventKind, TransactionFailed, TransferCompleted};
+use mobilepay_wire::webhook::{EventKind, TransferCompleted};
 
 use crate::auth::Principal;
 use crate::error::{ApiJson, Error, Refusal};
@@ -52,7 +52,15 @@ pub async fn local(
     if phone.country() != Country::Ci {
         return Err(Error::CountryMismatch);
     }
-    check_amount(body.amount, MIN_AMOUNT, MAX_LOCAL)?;
+    check_amount(
+        body.amount,
+        MIN_AMOUNT,
+        MAX_LOCAL,
+        (
+            "un nombre entier de FCFA entre 100 et 2 000 000",
+            "a whole number of FCFA from 100 to 2,000,000",
+        ),
+    )?;
     let description = match body.description.as_deref().map(str::trim) {
         Some(d) if d.chars().count() > 255 => {
             return Err(Error::InvalidField {
@@ -107,7 +115,15 @@ pub async fn international(
     if phone.country() != country {
         return Err(Error::CountryMismatch);
     }
-    check_amount(body.amount, MIN_INTERNATIONAL, MAX_INTERNATIONAL)?;
+    check_amount(
+        body.amount,
+        MIN_INTERNATIONAL,
+        MAX_INTERNATIONAL,
+        (
+            "un nombre entier de FCFA entre 500 et 1 000 000",
+            "a whole number of FCFA from 500 to 1,000,000",
+        ),
+    )?;
     execute(
         &state,
         &principal,
@@ -119,22 +135,20 @@ pub async fn international(
     .await
 }
 
-fn check_amount(amount: u64, min: u64, max: u64) -> Result<(), Error> {
+/// `amount` within `min..=max`; otherwise `range` (French, English) says which.
+fn check_amount(
+    amount: u64,
+    min: u64,
+    max: u64,
+    range: (&'static str, &'static str),
+) -> Result<(), Error> {
     if (min..=max).contains(&amount) {
         return Ok(());
     }
-    Err(if max == MAX_LOCAL {
-        Error::InvalidField {
-            field: "amount",
-            fr: "un nombre entier de FCFA entre 100 et 2 000 000",
-            en: "a whole number of FCFA from 100 to 2,000,000",
-        }
-    } else {
-        Error::InvalidField {
-            field: "amount",
-            fr: "un nombre entier de FCFA entre 500 et 1 000 000",
-            en: "a whole number of FCFA from 500 to 1,000,000",
-        }
+    Err(Error::InvalidField {
+        field: "amount",
+        fr: range.0,
+        en: range.1,
     })
 }
 
@@ -163,52 +177,34 @@ async fn execute(
     let mut tx = state.db.begin().await?;
     let balance = ledger::balance(&mut tx, account).await?;
     let refusal = magic(phone).or((balance < debit).then_some(Refusal::InsufficientFunds));
-    if let Some(refusal) = refusal {
-        let id = random_id("TXN", 10);
-        ledger::record(
-            &mut tx,
-            &Record {
-                id: &id,
-                account_id: account,
-                kind,
-                status: "failed",
-                amount: 0,
-                counterparty: Some(phone.as_str()),
-                country: Some(country),
-                description: description.as_deref(),
-                error_code: Some(refusal.code()),
-                at,
-            },
-        )
-        .await?;
-        let event = EventKind::TransactionFailed(TransactionFailed {
-            transaction_id: id.clone(),
-            error_code: refusal.code().to_owned(),
-            error_message: refusal.message_fr().to_owned(),
-        });
-        webhooks::enqueue(&mut tx, account, event, at).await?;
-        tx.commit().await?;
-        state.webhooks.wake();
-        tracing::info!(transaction_id = %id, code = refusal.code(), "transfer refused");
-        return Err(Error::Refused(refusal, id));
-    }
-    let id = random_id("TRF", 10);
+    // In the history either way: a refused attempt with its code and no money moved.
+    let (id, status, moved, error_code) = match refusal {
+        Some(refusal) => (random_id("TXN", 10), "failed", 0, Some(refusal.code())),
+        None => (random_id("TRF", 10), "completed", -debit, None),
+    };
     ledger::record(
         &mut tx,
         &Record {
             id: &id,
             account_id: account,
             kind,
-            status: "completed",
-            amount: -debit,
+            status,
+            amount: moved,
             counterparty: Some(phone.as_str()),
             country: Some(country),
             description: description.as_deref(),
-            error_code: None,
+            error_code,
             at,
         },
     )
     .await?;
+    if let Some(refusal) = refusal {
+        webhooks::enqueue(&mut tx, account, refusal.failed_event(&id), at).await?;
+        tx.commit().await?;
+        state.webhooks.wake();
+        tracing::info!(transaction_id = %id, code = refusal.code(), "transfer refused");
+        return Err(Error::Refused(refusal, id));
+    }
     ledger::post(
         &mut tx,
         &id,

@@ -43,30 +43,27 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .ok_or(Error::InvalidSignature)?;
     let sessions = &state.sessions;
-    let (payment_id, to, failure, amount) = match &event.kind {
-        EventKind::PaymentReceived(d) => (
-            Some(&d.payment_id),
-            SessionStatus::Paid,
-            None,
-            Some(d.amount),
-        ),
-        EventKind::TransactionFailed(d) => (
-            Some(&d.transaction_id),
+    // What the event means for a session: its payment, the status it moves to, the failure,
+    // and the amount received. Other events concern no session.
+    let target = match &event.kind {
+        EventKind::PaymentReceived(d) => {
+            Some((&d.payment_id, SessionStatus::Paid, None, Some(d.amount)))
+        }
+        EventKind::TransactionFailed(d) => Some((
+            &d.transaction_id,
             SessionStatus::Failed,
             Some(Failure {
                 error_code: d.error_code.clone(),
                 error_message: d.error_message.clone(),
             }),
             None,
-        ),
-        EventKind::TransferCompleted(_) | EventKind::Unknown { .. } => {
-            (None, SessionStatus::Failed, None, None)
-        }
+        )),
+        EventKind::TransferCompleted(_) | EventKind::Unknown { .. } => None,
     };
-    // Read before the transaction: what is read here never changes, and an in-memory SQLite
-    // has one connection, which the transaction then holds.
-    let session = match payment_id {
-        Some(payment_id) => sessions.for_payment(payment_id).await?,
+    // Read before the transaction: what is read here never changes, and the transaction may
+    // hold the pool's only free connection.
+    let session = match &target {
+        Some((payment_id, ..)) => sessions.for_payment(payment_id).await?,
         None => None,
     };
     let at = now();
@@ -88,7 +85,10 @@ pub async fn receive(
     .rows_affected()
         == 1;
     let mut changed = None;
-    if first_time && let Some(session) = session {
+    if first_time
+        && let Some(session) = session
+        && let Some((_, to, failure, amount)) = target
+    {
         if amount.is_some_and(|a| a != session.amount) {
             // A payment of another amount than the order's is not this order's payment.
             tracing::error!(payment_id = %session.payment_id, expected = session.amount, received = ?amount, "payment.received with a wrong amount; session left as it was");
