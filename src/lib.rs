@@ -12,6 +12,8 @@
 //!   dispatches the `mobilepay:*` DOM events ([`element`]).
 //! - [`Checkout`]: the Leptos component itself, for Leptos apps that embed it directly.
 //! - [`api`]: the calls to the merchant backend (session, event stream, status).
+//! - `view` (private): the DOM, drawn from the component's signals with web-sys by one effect;
+//!   smaller than `view!`'s typed views (docs/widget.md), the same elements and parts.
 //! - [`i18n`]: every text the shopper reads, one file per language.
 //! - [`qr`]: the QR code as one SVG path.
 //!
@@ -23,17 +25,17 @@ pub mod api;
 pub mod element;
 pub mod i18n;
 pub mod qr;
+mod view;
 
 use std::sync::Arc;
 
-use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use mobilepay_wire::checkout::SessionStatus;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ShadowRoot};
 
 use crate::api::{ErrorCode, EventStream, Failure, Session, Trouble};
-use crate::i18n::{Locale, Texts};
+use crate::i18n::Locale;
 
 /// How often the status URL is asked when no event stream can be had.
 pub const POLL_EVERY_MS: i32 = 2_000;
@@ -196,7 +198,11 @@ pub fn Checkout(
         }
     };
     let clicks = StoredValue::new_local(None::<Closure<dyn FnMut(web_sys::Event)>>);
-    let listen = move |div: web_sys::Element| {
+    // The countdown's clock, ticked every second while a payment is awaited.
+    let now = RwSignal::new(js_sys::Date::now());
+    // Builds once, when Leptos creates the root `<div>`: the click listener and the effect that
+    // draws the widget into it (`view`).
+    let draw = move |div: web_sys::Element| {
         let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let part = event
                 .target()
@@ -212,31 +218,27 @@ pub fn Checkout(
         });
         let _ = div.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
         clicks.set_value(Some(listener));
+        let Some(painter) = view::Painter::new(div, texts) else {
+            return;
+        };
+        // Disposed with the component: the painter's `Drop` stops the countdown's ticker.
+        let painter = StoredValue::new_local(painter);
+        Effect::new(move || {
+            let frame = view::Frame {
+                state: &state.read(),
+                link: link.get(),
+                now: now.get() + skew.get(),
+                copied: copied.get(),
+            };
+            painter.update_value(|painter| painter.paint(&frame, now));
+        });
     };
 
     if let Some(host) = host {
         element::reflect(host, state, order_id);
     }
 
-    view! {
-        <div class="checkout" part="container" use:listen lang=locale.tag() aria-busy=move || if matches!(state.get(), State::Loading) { "true" } else { "false" }>
-            // `Either…` rather than `.into_any()` here and below: type-erased views cost 1.4 KB
-            // (brotli) more in the wasm (measured).
-            {move || match state.get() {
-                State::Loading => EitherOf3::A(view! {
-                    <p class="muted"><span class="spinner" aria-hidden="true"></span>{texts.loading}</p>
-                }),
-                State::Error(code) => EitherOf3::B(view! {
-                    <p class="error">{texts.error(&code)}</p>
-                    <button type="button" part="button retry">{texts.retry}</button>
-                }),
-                State::Session { session, status, failure } => {
-                    EitherOf3::C(session_view(texts, &session, status, failure.as_ref(), link, skew, copied))
-                }
-            }}
-            <p class="sr-only" role="status" aria-live="polite">{move || announcement(texts, &state.get(), link.get())}</p>
-        </div>
-    }
+    view! { <div class="checkout" part="container" lang=locale.tag() use:draw></div> }
 }
 
 /// Follows the session over its event stream; falls back to polling its status URL if the
@@ -306,89 +308,6 @@ fn poll(
     });
 }
 
-fn session_view(
-    texts: &'static Texts,
-    session: &Session,
-    status: SessionStatus,
-    failure: Option<&Failure>,
-    link: RwSignal<Link>,
-    skew: RwSignal<f64>,
-    copied: RwSignal<Option<bool>>,
-) -> impl IntoView + use<> {
-    let amount = mobilepay_wire::format_amount(session.amount);
-    let body = match status {
-        SessionStatus::AwaitingPayment => {
-            EitherOf4::A(awaiting_view(texts, session, &amount, link, skew, copied))
-        }
-        SessionStatus::Paid => EitherOf4::B(view! { <p class="final paid">{texts.paid}</p> }),
-        SessionStatus::Failed => {
-            let reason = texts.failure_reason(failure.map(|f| f.error_code.as_str()));
-            EitherOf4::C(view! {
-                <p class="final failed">{texts.failed}</p>
-                <p class="reason">{reason}</p>
-                <button type="button" part="button retry">{texts.retry}</button>
-            })
-        }
-        SessionStatus::Expired => EitherOf4::D(view! {
-            <p class="final expired">{texts.expired}</p>
-            <button type="button" part="button retry">{texts.new_code}</button>
-        }),
-    };
-    view! {
-        <p class="amount" part="amount">{amount}</p>
-        <p class="description" part="description">{session.description.clone()}</p>
-        {body}
-    }
-}
-
-/// Awaiting the payment: on a computer the QR code first; on a phone (CSS decides, by pointer)
-/// the button that opens the wallet app first, the QR code still below it.
-fn awaiting_view(
-    texts: &'static Texts,
-    session: &Session,
-    amount: &str,
-    link: RwSignal<Link>,
-    skew: RwSignal<f64>,
-    copied: RwSignal<Option<bool>>,
-) -> impl IntoView + use<> {
-    let label = texts.qr_label(amount, &session.payment_id);
-    let open = app_link(&session.qr_payload).map(|href| {
-        view! { <a class="open" part="button open-app" href=href>{texts.open_app}</a> }
-    });
-    let expires_at = js_sys::Date::parse(&session.expires_at);
-    let now = RwSignal::new(js_sys::Date::now());
-    if let Ok(ticker) = set_interval_with_handle(
-        move || now.set(js_sys::Date::now()),
-        std::time::Duration::from_secs(1),
-    ) {
-        on_cleanup(move || ticker.clear());
-    }
-    let remaining = move || countdown(expires_at - (now.get() + skew.get()));
-    view! {
-        <div class="pay">
-            {open}
-            <div class="qr" part="qr">{qr::svg(&session.qr_payload, label)}</div>
-            <p class="hint scan">{texts.scan}</p>
-            <p class="hint scan-elsewhere">{texts.scan_elsewhere}</p>
-        </div>
-        <p class="code">
-            {texts.payment_code}" "<strong part="code">{session.payment_id.clone()}</strong>
-        </p>
-        <button type="button" class="copy" part="button copy">
-            {move || if copied.get() == Some(true) { texts.copied } else { texts.copy }}
-        </button>
-        // Empty text rather than `Option`: one text view type fewer in the wasm.
-        <p class="notice" role="status">{move || if copied.get() == Some(false) { texts.copy_failed } else { "" }}</p>
-        <p class="countdown" part="countdown">{texts.expires_in}" "<time>{remaining}</time></p>
-        <p class="muted link">
-            {move || match link.get() {
-                Link::Reconnecting => Either::Left(view! { <span class="spinner" aria-hidden="true"></span>{texts.reconnecting} }),
-                _ => Either::Right(texts.awaiting),
-            }}
-        </p>
-    }
-}
-
 /// `m:ss` of what is left of `ms` (never negative).
 pub fn countdown(ms: f64) -> String {
     let seconds = if ms.is_finite() && ms > 0.0 {
@@ -425,30 +344,6 @@ async fn copy_text(text: &str) -> bool {
     };
     let promise = window.navigator().clipboard().write_text(text);
     wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
-}
-
-/// What the live region says: every change of status, and a lost connection, is read out.
-fn announcement(texts: &'static Texts, state: &State, link: Link) -> String {
-    match state {
-        State::Loading => texts.loading.to_owned(),
-        State::Error(code) => texts.error(code).to_owned(),
-        State::Session {
-            status, failure, ..
-        } => match status {
-            SessionStatus::AwaitingPayment if link == Link::Reconnecting => {
-                texts.reconnecting.to_owned()
-            }
-            SessionStatus::AwaitingPayment => texts.awaiting.to_owned(),
-            SessionStatus::Paid => texts.paid.to_owned(),
-            SessionStatus::Failed => [
-                texts.failed,
-                ". ",
-                texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str())),
-            ]
-            .concat(),
-            SessionStatus::Expired => texts.expired.to_owned(),
-        },
-    }
 }
 
 /// The widget's stylesheet: minified by the widget's build (`cargo xtask`, which sets

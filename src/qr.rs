@@ -5,8 +5,10 @@
 //! same emitter it is ~7 KB (brotli) smaller in the wasm (measured: see docs/widget.md), and it
 //! encodes the same standard QR codes (level M here, as `qrcode`'s default).
 
-use leptos::prelude::*;
 use qrcodegen::{QrCode, QrCodeEcc};
+use web_sys::Element;
+
+use crate::view::{Dom, Kid};
 
 /// The quiet zone the QR specification asks for around the code, in modules.
 const QUIET: usize = 4;
@@ -57,19 +59,29 @@ pub fn push_number(out: &mut String, n: usize) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
-/// The QR code of `payload`, labelled for screen readers with `label`.
-pub fn svg(payload: &str, label: String) -> impl IntoView + use<> {
+/// The QR code of `payload` as an `<svg>`, labelled for screen readers with `label`.
+pub(crate) fn svg(dom: &Dom, payload: &str, label: &str) -> Element {
     let (d, size) = path(payload).unwrap_or_default();
     let mut view_box = String::from("0 0 ");
     push_number(&mut view_box, size);
     view_box.push(' ');
     push_number(&mut view_box, size);
-    view! {
-        <svg viewBox=view_box role="img" aria-label=label shape-rendering="crispEdges">
-            <rect width="100%" height="100%" fill="#fff" />
-            <path d=d fill="#000" />
-        </svg>
-    }
+    let background = dom.svg(
+        "rect",
+        &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
+        &[],
+    );
+    let modules = dom.svg("path", &[("d", &d), ("fill", "#000")], &[]);
+    dom.svg(
+        "svg",
+        &[
+            ("viewBox", &view_box),
+            ("role", "img"),
+            ("aria-label", label),
+            ("shape-rendering", "crispEdges"),
+        ],
+        &[Kid::Node(&background), Kid::Node(&modules)],
+    )
 }
 
 #[cfg(test)]

@@ -183,19 +183,25 @@ impl Mounted {
     }
 }
 
-fn mount(locale: &str) -> Mounted {
+/// A new `<tag>` at the end of the page's body.
+fn element_in_body(tag: &str) -> HtmlElement {
     let document = web_sys::window()
         .and_then(|w| w.document())
         .expect("document");
-    let host: HtmlElement = document
-        .create_element("mobilepay-test")
+    let element: HtmlElement = document
+        .create_element(tag)
         .expect("element")
         .unchecked_into();
     document
         .body()
         .expect("body")
-        .append_child(&host)
+        .append_child(&element)
         .expect("appended");
+    element
+}
+
+fn mount(locale: &str) -> Mounted {
+    let host = element_in_body("mobilepay-test");
     // Earlier tests' widgets stay in the page: listen on this host only.
     script("window.__events = []; return null;");
     for kind in ["statuschange", "paid", "failed", "expired", "error"] {
@@ -665,4 +671,60 @@ async fn two_widgets_on_one_page_follow_their_own_payments() {
     emit_on(-2, "failed", PAYMENT_ID, Some(("INSUFFICIENT_FUNDS", "x")));
     first.reaches("failed").await;
     assert_eq!(other.status().as_deref(), Some("paid"));
+}
+
+#[wasm_bindgen_test]
+async fn a_leptos_app_embeds_the_checkout_component_directly() {
+    use leptos::prelude::*;
+    use mobilepay_checkout::Checkout;
+    fake_backend(&format!("[{}]", session_json()));
+    let app = element_in_body("div");
+    let _mounted = leptos::mount::mount_to(app.clone(), || {
+        view! { <Checkout order_id="ord_1" endpoint="http://shop.test" /> }
+    });
+    let shows = |text: &str| {
+        app.text_content()
+            .unwrap_or_default()
+            .replace(['\u{202f}', '\u{a0}'], " ")
+            .contains(text)
+    };
+    let until_shown = async |text: &str| {
+        for _ in 0..500 {
+            if shows(text) {
+                return;
+            }
+            tick().await;
+        }
+        panic!("never showed {text:?}: {:?}", app.text_content());
+    };
+    until_shown("25 000 FCFA").await;
+    assert!(shows("PAYTEST000001"));
+    assert!(app.query_selector("svg path").expect("query").is_some());
+    emit("paid", None);
+    until_shown("Paiement reçu").await;
+}
+
+#[wasm_bindgen_test]
+async fn ticks_and_repeated_events_update_in_place_keeping_the_qr_code_and_the_focus() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    let svg = w.find("svg");
+    let copy: HtmlElement = w.find("button[part~=copy]").unchecked_into();
+    copy.focus().expect("focusable");
+    let before = w.find("time").text_content().unwrap_or_default();
+    w.until("the countdown to tick", |w| {
+        w.find("time").text_content().unwrap_or_default() != before
+    })
+    .await;
+    emit("awaiting_payment", None);
+    for _ in 0..5 {
+        tick().await;
+    }
+    assert!(
+        svg.is_same_node(Some(&w.find("svg"))),
+        "the QR code was redrawn"
+    );
+    let focused = w.root.active_element().expect("something has the focus");
+    assert!(focused.is_same_node(Some(&copy)), "the focus moved");
 }

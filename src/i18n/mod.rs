@@ -105,9 +105,22 @@ impl Texts {
 
     /// The QR code's text alternative: the amount and the payment's code.
     pub fn qr_label(&self, amount: &str, code: &str) -> String {
-        self.qr_label
-            .replace("{amount}", amount)
-            .replace("{code}", code)
+        // By hand rather than `str::replace`, whose substring search the widget needs nowhere
+        // else.
+        let mut label = String::new();
+        let mut rest = self.qr_label;
+        while let Some((before, after)) = rest.split_once('{') {
+            label.push_str(before);
+            let (name, after) = after.split_once('}').unwrap_or((after, ""));
+            label.push_str(match name {
+                "amount" => amount,
+                "code" => code,
+                _ => "",
+            });
+            rest = after;
+        }
+        label.push_str(rest);
+        label
     }
 }
 
@@ -150,6 +163,23 @@ mod tests {
         }
         let tags: Vec<_> = LANGUAGES.iter().map(|t| t.tag).collect();
         assert_eq!(tags, ["fr", "en"]);
+    }
+
+    #[test]
+    fn the_qr_label_fills_in_the_amount_and_the_code_in_each_language() {
+        for texts in LANGUAGES {
+            let label = texts.qr_label("25\u{202f}000\u{a0}FCFA", "PAY123");
+            assert!(
+                label.contains("25\u{202f}000\u{a0}FCFA") && label.contains("PAY123"),
+                "{label}"
+            );
+            assert!(!label.contains(['{', '}']), "{label}");
+        }
+        let texts = Texts {
+            qr_label: "{code} · {amount} {unknown}{",
+            ..*LANGUAGES[0]
+        };
+        assert_eq!(texts.qr_label("5 FCFA", "PAY1"), "PAY1 · 5 FCFA ");
     }
 
     #[test]

@@ -753,9 +753,10 @@ mod tests {
             .filter(|f| f.path().extension().is_some_and(|e| e == "rs"))
             .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
             .collect();
-        let rendered: BTreeSet<&str> = sources
-            .split("part=\"")
-            .skip(1)
+        // `part="…"` in `view!`, `("part", "…")` in `src/view.rs`'s attribute lists.
+        let rendered: BTreeSet<&str> = ["part=\"", "(\"part\", \""]
+            .iter()
+            .flat_map(|marker| sources.split(marker).skip(1))
             .filter_map(|rest| rest.split_once('"').map(|(parts, _)| parts))
             .flat_map(str::split_whitespace)
             .collect();

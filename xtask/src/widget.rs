@@ -44,27 +44,29 @@ pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
         .env("MOBILEPAY_CHECKOUT_CSS", css))?;
     let out = widget_dir(root);
     let wasm = target_dir(root).join("wasm32-unknown-unknown/wasm-release/mobilepay_checkout.wasm");
+    // `MOBILEPAY_WIDGET_NAMES=1` keeps the function names, for `twiggy top` to say what costs
+    // what; the shipped widget never has them.
+    let names = std::env::var_os("MOBILEPAY_WIDGET_NAMES").is_some_and(|v| v == "1");
+    let keep_names: &[&str] = if names { &["-g"] } else { &[] };
     run(Command::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--remove-name-section",
-            "--remove-producers-section",
-        ])
+        .args(["--target", "web", "--remove-producers-section"])
+        .args((!names).then_some("--remove-name-section"))
         .arg("--out-dir")
         .arg(&out)
         .arg(&wasm))?;
     let wasm = out.join("mobilepay_checkout_bg.wasm");
     let glue = out.join("mobilepay_checkout.js");
-    drop_unused_exports(&bin, &glue, &wasm)?;
+    drop_unused_exports(&bin, &glue, &wasm, keep_names)?;
     // Flattening and re-running the relooper before `-Oz` finds more to shrink: −0.7 KB brotli
     // over `-Oz --converge` alone (measured). `--low-memory-unused` would save 0.3 KB more but
     // assumes the wasm never touches its first 1 KB, where Rust's stack ends: left out.
     run(Command::new(bin.join("wasm-opt"))
         .args(["--flatten", "--rereloop", "-Oz", "-Oz", "--converge"])
+        .args(keep_names)
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm))?;
+    shorten_names(&bin, &glue, &wasm, keep_names)?;
     let minified = minify(&bin, &glue)?;
     std::fs::write(&glue, minified).context("writing the minified glue")?;
     for file in WWW_FILES {
@@ -90,7 +92,12 @@ const UNUSED_CLASSES: [&str; 3] = [
 
 /// Removes [`UNUSED_CLASSES`] from wasm-bindgen's glue, then, with `wasm-metadce`, every export
 /// of the wasm that the glue does not call and all the code only they reach.
-fn drop_unused_exports(bin: &Path, glue: &Path, wasm: &Path) -> anyhow::Result<()> {
+fn drop_unused_exports(
+    bin: &Path,
+    glue: &Path,
+    wasm: &Path,
+    keep_names: &[&str],
+) -> anyhow::Result<()> {
     let mut js = std::fs::read_to_string(glue).context("reading wasm-bindgen's glue")?;
     for class in UNUSED_CLASSES {
         let Some(start) = js.find(&format!("export class {class} {{")) else {
@@ -146,6 +153,7 @@ fn drop_unused_exports(bin: &Path, glue: &Path, wasm: &Path) -> anyhow::Result<(
     run(Command::new(bin.join("wasm-metadce"))
         .arg("--graph-file")
         .arg(&graph_file)
+        .args(keep_names)
         .arg(wasm)
         .arg("-o")
         .arg(wasm)
@@ -154,19 +162,117 @@ fn drop_unused_exports(bin: &Path, glue: &Path, wasm: &Path) -> anyhow::Result<(
     Ok(())
 }
 
+/// Gives the wasm's imports, exports and import module one- or two-letter names
+/// (`wasm-opt --minify-imports-and-exports-and-modules`) and the glue the same names.
+/// wasm-bindgen names every import after its JS function plus a 16-hex-digit hash, and every
+/// name is written twice, in the wasm and in the glue; that hash is noise brotli cannot
+/// compress (measured: docs/widget.md).
+fn shorten_names(bin: &Path, glue: &Path, wasm: &Path, keep_names: &[&str]) -> anyhow::Result<()> {
+    let mapping = stdout_of(
+        Command::new(bin.join("wasm-opt"))
+            .arg(wasm)
+            .arg("--minify-imports-and-exports-and-modules")
+            .args(keep_names)
+            .arg("-o")
+            .arg(wasm),
+    )?;
+    // `{"imports": [[module, old, new], …], "exports": [[old, new], …]}`.
+    let renames: serde_json::Value = serde_json::from_slice(&mapping)
+        .context("wasm-opt printed no mapping of names: update xtask/src/widget.rs")?;
+    let pairs = |key: &str| -> anyhow::Result<Vec<(String, String)>> {
+        renames[key]
+            .as_array()
+            .context("wasm-opt's mapping of names changed shape")?
+            .iter()
+            .map(|entry| {
+                let entry = entry
+                    .as_array()
+                    .context("wasm-opt's mapping changed shape")?;
+                let name = |at: usize| entry.get(at).and_then(|n| n.as_str()).map(str::to_owned);
+                let (old, new) = match entry.len() {
+                    3 => (name(1), name(2)),
+                    _ => (name(0), name(1)),
+                };
+                old.zip(new).context("wasm-opt's mapping changed shape")
+            })
+            .collect()
+    };
+    let mut js = std::fs::read_to_string(glue).context("reading wasm-bindgen's glue")?;
+    // Every import is a key of the one import object, `name: function(…)`, written once.
+    for (old, new) in pairs("imports")? {
+        let key = format!("{old}: function(");
+        anyhow::ensure!(
+            js.matches(&key).count() == 1,
+            "the glue does not define the import {old} once: update xtask/src/widget.rs"
+        );
+        js = js.replace(&key, &format!("\"{new}\": function("));
+    }
+    // The glue reads every export as `wasm.name`.
+    for (old, new) in pairs("exports")? {
+        js = replace_word(&js, &format!("wasm.{old}"), &format!("wasm[\"{new}\"]"));
+    }
+    if let Some(left) = js.split("wasm.").nth(1) {
+        bail!(
+            "the glue still reads an export by its long name (wasm.{}): update xtask/src/widget.rs",
+            left.chars().take(40).collect::<String>()
+        );
+    }
+    // wasm-opt puts every import in one module, `a`.
+    let text = stdout_of(Command::new(bin.join("wasm-dis")).arg(wasm))?;
+    let text = String::from_utf8_lossy(&text);
+    anyhow::ensure!(
+        text.contains("(import \"a\" ")
+            && text
+                .split("(import \"")
+                .skip(1)
+                .all(|import| import.starts_with("a\" ")),
+        "wasm-opt named the import module otherwise than `a`: update xtask/src/widget.rs"
+    );
+    let module = "\"./mobilepay_checkout_bg.js\": import0";
+    anyhow::ensure!(
+        js.matches(module).count() == 1,
+        "the glue names its import module differently: update xtask/src/widget.rs"
+    );
+    js = js.replace(module, "\"a\": import0");
+    std::fs::write(glue, js).context("writing wasm-bindgen's glue")
+}
+
+/// `text` with every `word` that is not followed by more of an identifier replaced by `with`.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let after = &rest[at + word.len()..];
+        let whole = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { with } else { word });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `file` (an ES module or a stylesheet, by its extension) minified by esbuild.
 fn minify(bin: &Path, file: &Path) -> anyhow::Result<String> {
-    let mut cmd = Command::new(bin.join("esbuild"));
-    cmd.arg(file).args(["--minify", "--log-level=warning"]);
-    eprintln!("$ {}", crate::render(&cmd));
+    let output = stdout_of(
+        Command::new(bin.join("esbuild"))
+            .arg(file)
+            .args(["--minify", "--log-level=warning"]),
+    )?;
+    String::from_utf8(output).context("esbuild's output is not UTF-8")
+}
+
+/// Runs `cmd`, echoing it, and returns what it printed; fails unless it succeeds.
+fn stdout_of(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
+    eprintln!("$ {}", crate::render(cmd));
     let output = cmd
         .stderr(Stdio::inherit())
         .output()
-        .context("could not start esbuild")?;
+        .with_context(|| format!("could not start {}", crate::render(cmd)))?;
     if !output.status.success() {
-        bail!("esbuild failed on {} ({})", file.display(), output.status);
+        bail!("`{}` failed ({})", crate::render(cmd), output.status);
     }
-    String::from_utf8(output.stdout).context("esbuild's output is not UTF-8")
+    Ok(output.stdout)
 }
 
 /// Installs [`NPM_TOOLS`] once into `<target>/tools` and returns their `node_modules/.bin`.
