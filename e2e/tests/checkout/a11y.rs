@@ -56,6 +56,7 @@ pub(super) async fn axe_violations(client: &Client) -> Vec<Value> {
 /// How the test gets the widget into a state, on a page already showing it.
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
+    Loading,
     AwaitingPayment,
     Paid,
     Failed,
@@ -66,6 +67,7 @@ enum Target {
 impl Target {
     fn status(self) -> &'static str {
         match self {
+            Target::Loading => "loading",
             Target::AwaitingPayment => "awaiting_payment",
             Target::Paid => "paid",
             Target::Failed => "failed",
@@ -89,6 +91,17 @@ async fn no_violations_in_any_variant(stack: &Stack, target: Target) {
             .await
             .expect("the store opens");
         match target {
+            Target::Loading => {
+                wait_for_any_status(client).await;
+                // A backend that never answers: a fresh widget stays in `loading`.
+                js(
+                    client,
+                    "window.fetch = () => new Promise(() => {});
+                     document.querySelector('mobilepay-checkout').setAttribute('order-id', 'ord_slow');
+                     return null;",
+                )
+                .await;
+            }
             Target::Error => {
                 js(
                     client,
@@ -145,6 +158,11 @@ async fn wait_for_any_status(client: &Client) {
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+#[tokio::test]
+async fn axe_finds_no_violation_while_loading_in_both_languages_and_themes() {
+    no_violations_in_any_variant(&stack().await, Target::Loading).await;
 }
 
 #[tokio::test]
