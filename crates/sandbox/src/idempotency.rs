@@ -2,7 +2,8 @@
 //! stored response (with `Idempotent-Replayed: true`) and does nothing again; the same key with
 //! another request is a 422; a key whose first request is still running is a 409. Keys are
 //! scoped to the API key or token that sent them and kept 24 hours. A 5xx answer is not stored,
-//! so the request can be retried with the same key.
+//! so the request can be retried with the same key. A claimed request runs to its end even if
+//! its client gives up (the retry finds its answer); one that panics frees its key, as a 5xx.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -20,12 +21,20 @@ const KEEP_SECONDS: i64 = 24 * 3600;
 const MAX_BODY: usize = 1 << 20;
 
 pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    match handle(&state, request, next).await {
-        Ok(response) | Err(response) => response,
-    }
+    // In a task of its own: a client that times out drops this future, and a request stopped
+    // half-way (its key claimed, its answer never recorded) would answer every retry with a 409
+    // for 24 hours.
+    let handled = tokio::spawn(async move {
+        match handle(state, request, next).await {
+            Ok(response) | Err(response) => response,
+        }
+    });
+    handled
+        .await
+        .unwrap_or_else(|_panicked| Error::Internal.into_response())
 }
 
-async fn handle(state: &AppState, request: Request, next: Next) -> Result<Response, Response> {
+async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Response, Response> {
     let key = match request.headers().get(HEADER) {
         Some(key) if request.method() == Method::POST => key
             .to_str()
@@ -107,19 +116,18 @@ async fn handle(state: &AppState, request: Request, next: Next) -> Result<Respon
         return Ok(response);
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The handler in a task of its own too, so that one that panics frees the key, as a 5xx.
+    let Ok(response) = tokio::spawn(next.run(Request::from_parts(parts, Body::from(bytes)))).await
+    else {
+        forget(&state, &principal, &key).await;
+        return Err(Error::Internal.into_response());
+    };
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
-    let outcome = if parts.status.is_server_error() {
-        sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ?")
-            .bind(&principal)
-            .bind(&key)
-            .execute(&state.db)
-            .await
+    if parts.status.is_server_error() {
+        forget(&state, &principal, &key).await;
     } else {
-        sqlx::query(
+        let recorded = sqlx::query(
             "UPDATE idempotency_keys SET state = 'completed', response_status = ?, response_body = ?
              WHERE principal = ? AND key = ?",
         )
@@ -128,10 +136,22 @@ async fn handle(state: &AppState, request: Request, next: Next) -> Result<Respon
         .bind(&principal)
         .bind(&key)
         .execute(&state.db)
-        .await
-    };
-    if let Err(error) = outcome {
-        tracing::error!(%error, "idempotency record not updated");
+        .await;
+        if let Err(error) = recorded {
+            tracing::error!(%error, "idempotency record not updated");
+        }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// Frees `key`: its request answered a 5xx or panicked, so it may be tried again.
+async fn forget(state: &AppState, principal: &str, key: &str) {
+    let forgotten = sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ?")
+        .bind(principal)
+        .bind(key)
+        .execute(&state.db)
+        .await;
+    if let Err(error) = forgotten {
+        tracing::error!(%error, "idempotency key not freed");
+    }
 }

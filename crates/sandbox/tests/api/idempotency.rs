@@ -26,6 +26,15 @@ impl TestApp {
             .await
             .expect("the sandbox answers")
     }
+
+    /// How many transfers of `amount` the account's history holds.
+    async fn transfers_of(&self, amount: i64) -> usize {
+        self.history()
+            .await
+            .into_iter()
+            .filter(|t| t.amount == -amount)
+            .count()
+    }
 }
 
 fn transfer_of(amount: u64) -> Value {
@@ -50,13 +59,7 @@ async fn the_same_key_and_body_answer_the_first_response_and_transfer_only_once(
     assert_eq!(header_of(&again, "idempotent-replayed"), Some("true"));
     assert!(header_of(&again, "content-type").is_some_and(|c| c.starts_with("application/json")));
     assert_eq!(again.text().await.expect("a body"), first);
-    let transfers = app
-        .history()
-        .await
-        .into_iter()
-        .filter(|t| t.amount == -10_000)
-        .count();
-    assert_eq!(transfers, 1);
+    assert_eq!(app.transfers_of(10_000).await, 1);
     assert_eq!(app.balance().await, OPENING_BALANCE as u64 - 10_000);
     receiver.next(PROMPTLY).await;
     receiver.assert_nothing_more().await;
@@ -194,6 +197,51 @@ async fn a_key_whose_first_request_is_still_running_is_a_conflict() {
     )
     .await;
     assert_eq!(app.balance().await, OPENING_BALANCE as u64);
+}
+
+#[tokio::test]
+async fn a_request_whose_client_gave_up_still_ends_and_its_retry_gets_the_answer() {
+    let app = spawn_app().await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_micros(300))
+        .build()
+        .expect("a client");
+    const KEYS: usize = 40;
+    for n in 0..KEYS {
+        let _ = impatient
+            .post(app.url(TRANSFER))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Idempotency-Key", format!("impatient-{n}"))
+            .json(&transfer_of(1_000))
+            .send()
+            .await;
+    }
+
+    // The client retries with the same keys: each gets the first request's answer, or (if that
+    // never reached the sandbox) a first answer now; a 409 only while a first request still runs.
+    for n in 0..KEYS {
+        let deadline = std::time::Instant::now() + PROMPTLY;
+        let response = loop {
+            let response = app
+                .post_with_key(
+                    MERCHANT_KEY,
+                    &format!("impatient-{n}"),
+                    TRANSFER,
+                    &transfer_of(1_000),
+                )
+                .await;
+            if response.status() != StatusCode::CONFLICT || std::time::Instant::now() > deadline {
+                break response;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(response.status(), StatusCode::CREATED, "key impatient-{n}");
+    }
+    assert_eq!(app.transfers_of(1_000).await, KEYS, "one transfer per key");
+    assert_eq!(
+        app.balance().await,
+        OPENING_BALANCE as u64 - 1_000 * KEYS as u64
+    );
 }
 
 #[tokio::test]
