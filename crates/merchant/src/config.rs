@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use ipnet::IpNet;
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
 
@@ -30,6 +31,10 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Sessions one client address may create (or resume) a minute.
     pub sessions_per_minute: u32,
+    /// The reverse proxies in front of this backend: from a connection of theirs, the client's
+    /// address is read from `X-Forwarded-For`. Empty: the connection's address is the client's,
+    /// and `X-Forwarded-For` is ignored (anyone can write it).
+    pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
 }
@@ -52,6 +57,7 @@ impl Config {
             database_url: "sqlite::memory:".to_owned(),
             allowed_origins: Vec::new(),
             sessions_per_minute: 60,
+            trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
         }
     }
@@ -97,6 +103,10 @@ pub struct Args {
     /// Checkout sessions one client address may request a minute.
     #[arg(long, env = "SESSIONS_PER_MINUTE", default_value_t = 60)]
     pub sessions_per_minute: u32,
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated addresses or networks
+    /// (10.0.0.0/8).
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
@@ -139,6 +149,22 @@ impl Args {
         if self.sessions_per_minute == 0 {
             bail!("SESSIONS_PER_MINUTE must be at least 1");
         }
+        let trusted_proxies = self
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "TRUSTED_PROXIES must be IP addresses or networks (10.0.0.0/8), \
+                             comma-separated, not {p:?}"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<IpNet>>>()?;
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -149,6 +175,7 @@ impl Args {
             database_url: self.database_url,
             allowed_origins,
             sessions_per_minute: self.sessions_per_minute,
+            trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
         })
@@ -195,6 +222,15 @@ mod tests {
             ["https://shop.example", "https://b.example"]
         );
         assert!(format!("{config:?}").contains("2 secrets"));
+        let trusting = args(&["--trusted-proxies", "10.0.0.0/8, 127.0.0.1,::1"])
+            .into_config()
+            .expect("valid");
+        let trusted: Vec<String> = trusting
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(trusted, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
         assert!(!format!("{config:?}").contains("sk_test_demo_merchant"));
     }
 
@@ -208,5 +244,7 @@ mod tests {
         assert!(error(&["--allowed-origins", "shop.example"]).contains("ALLOWED_ORIGINS"));
         assert!(error(&["--public-url", "shop.example"]).contains("PUBLIC_URL"));
         assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
+        assert!(error(&["--trusted-proxies", "10.0.0.0/33"]).contains("TRUSTED_PROXIES"));
+        assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
     }
 }

@@ -1291,6 +1291,35 @@ async fn pay_at(sandbox: &str, payment_id: &str) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// Waits until the sandbox has tried to deliver a webhook and found nobody listening.
+async fn until_a_delivery_found_nobody(sandbox: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list: mobilepay_wire::api::WebhookDeliveryList = reqwest::Client::new()
+            .get(format!("{sandbox}/sandbox/v1/webhook-deliveries"))
+            .bearer_auth("sk_test_demo_merchant")
+            .send()
+            .await
+            .expect("the sandbox answers")
+            .json()
+            .await
+            .expect("a delivery list");
+        let unreachable = list
+            .deliveries
+            .iter()
+            .flat_map(|d| &d.attempts)
+            .any(|attempt| attempt.http_status.is_none());
+        if unreachable {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sandbox never tried to deliver the webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn advance_sandbox_clock(sandbox: &str, seconds: u64) {
     let response = reqwest::Client::new()
         .post(format!("{sandbox}/sandbox/v1/clock/advance"))
@@ -1341,6 +1370,7 @@ async fn a_restart_mid_payment_loses_nothing() {
     server.await.expect("joins").expect("stops cleanly");
     drop(state);
     pay_at(&sandbox, &session.payment_id).await;
+    until_a_delivery_found_nobody(&sandbox).await;
 
     // Up again on the same address and database, the session and its capability are intact.
     let listener = TcpListener::bind(address.trim_start_matches("http://"))
@@ -1661,6 +1691,58 @@ async fn one_address_asking_for_too_many_sessions_is_slowed_down() {
 
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS").await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_shopper_has_a_limit_of_their_own() {
+    // The tests connect from 127.0.0.1: here that is the proxy.
+    let app = spawn_app_with(
+        |_| {},
+        |config| {
+            config.sessions_per_minute = 2;
+            config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a network")];
+        },
+    )
+    .await;
+    let order = app.place_order().await;
+    let from = |shopper: &'static str| {
+        app.http
+            .post(format!("{}/checkout/sessions", app.address))
+            .header("x-forwarded-for", shopper)
+            .json(&json!({ "order_id": order.id }))
+            .send()
+    };
+    for _ in 0..2 {
+        let response = from("203.0.113.1").await.expect("the backend answers");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    let response = from("203.0.113.1").await.expect("the backend answers");
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS").await;
+
+    // Another shopper behind the same proxy is not slowed down by the first.
+    let response = from("203.0.113.2").await.expect("the backend answers");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limit() {
+    let app = spawn_app_with(|_| {}, |config| config.sessions_per_minute = 2).await;
+    let order = app.place_order().await;
+    for n in 0..3 {
+        let response = app
+            .http
+            .post(format!("{}/checkout/sessions", app.address))
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .json(&json!({ "order_id": order.id }))
+            .send()
+            .await
+            .expect("the backend answers");
+        if n < 2 {
+            assert!(response.status().is_success(), "{}", response.status());
+        } else {
+            assert_error(response, StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS").await;
+        }
+    }
 }
 
 #[tokio::test]

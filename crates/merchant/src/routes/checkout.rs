@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
 use mobilepay_wire::api::CreateQrPayment;
 use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
 use serde::Deserialize;
@@ -64,16 +65,54 @@ impl Limits {
     }
 }
 
+/// The client's address, for a connection from `peer`. From a trusted proxy, it is the last
+/// address of `X-Forwarded-For` that is not itself a trusted proxy: each proxy appends the
+/// address it was connected from, so everything left of that may be the client's own invention.
+/// From anyone else `X-Forwarded-For` is ignored: a client could write any address into it.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|net| net.contains(address));
+    let mut client = peer;
+    if !is_trusted(&client) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
+    for hop in hops.iter().rev() {
+        let hop = hop.trim();
+        // Some proxies write `address:port` or `[v6]:port`.
+        let Some(address) = hop
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| hop.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        else {
+            // Unreadable: the last hop we could trust is all that is known.
+            return client;
+        };
+        client = address;
+        if !is_trusted(&client) {
+            return client;
+        }
+    }
+    client
+}
+
 /// `POST /checkout/sessions` `{"order_id"}`: resumes the order's session if it can still be paid
 /// (or was paid), otherwise creates a payment with MOBILE-PAY for the order's amount.
 pub async fn create(
     State(state): State<Arc<AppState>>,
     extensions: axum::http::Extensions,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateSession>,
 ) -> Result<(StatusCode, Json<CheckoutSession>), Error> {
     let address = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip());
+        .map(|ConnectInfo(peer)| {
+            client_address(peer.ip(), &headers, &state.config.trusted_proxies)
+        });
     state.limits.check(address)?;
     if !valid_order_id(&body.order_id) {
         return Err(Error::InvalidOrderId);
@@ -340,4 +379,75 @@ async fn read_after(
         .filter(|e| e.seq > last_seen)
         .cloned()
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(of: &str) -> IpAddr {
+        of.parse().expect("an address")
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                "x-forwarded-for",
+                HeaderValue::from_str(value).expect("a header value"),
+            );
+        }
+        headers
+    }
+
+    fn trusted() -> Vec<IpNet> {
+        vec![
+            "10.0.0.0/8".parse().expect("a network"),
+            "::1/128".parse().expect("a network"),
+        ]
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_unless_the_connection_comes_from_a_trusted_proxy() {
+        let spoofed = forwarded(&["203.0.113.9"]);
+        assert_eq!(
+            client_address(address("198.51.100.7"), &spoofed, &trusted()),
+            address("198.51.100.7")
+        );
+        assert_eq!(
+            client_address(address("10.0.0.2"), &spoofed, &[]),
+            address("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn from_trusted_proxies_the_client_is_the_last_untrusted_hop() {
+        // The client wrote the first address itself; nginx appended the one it saw.
+        let chain = forwarded(&["192.0.2.66, 203.0.113.9", "10.1.2.3"]);
+        assert_eq!(
+            client_address(address("10.0.0.2"), &chain, &trusted()),
+            address("203.0.113.9")
+        );
+        let v6 = forwarded(&["[2001:db8::7]:4711"]);
+        assert_eq!(
+            client_address(address("::1"), &v6, &trusted()),
+            address("2001:db8::7")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_or_missing_hop_leaves_the_last_trusted_one() {
+        assert_eq!(
+            client_address(
+                address("10.0.0.2"),
+                &forwarded(&["nonsense, 10.9.9.9"]),
+                &trusted()
+            ),
+            address("10.9.9.9")
+        );
+        assert_eq!(
+            client_address(address("10.0.0.2"), &HeaderMap::new(), &trusted()),
+            address("10.0.0.2")
+        );
+    }
 }
