@@ -201,11 +201,16 @@ fn demo() -> anyhow::Result<()> {
                     .unwrap_or_else(|_| "info,tower_http=warn".into()),
             )
             .init();
-        let stack = mobilepay_e2e::Stack::start_with(
+        let stack = mobilepay_e2e::Stack::start_with_options(
             "127.0.0.1:8090",
             "127.0.0.1:8080",
-            Some(widget),
-            Some(root().join("target/demo")),
+            mobilepay_e2e::Options {
+                widget_dir: Some(widget),
+                data_dir: Some(root().join("target/demo")),
+                // `trunk serve`'s dev page (Trunk.toml) calls this backend from its own origin.
+                allowed_origins: vec!["http://127.0.0.1:8081".to_owned()],
+                ..mobilepay_e2e::Options::default()
+            },
         )
         .await?;
         use mobilepay_sandbox::accounts::*;
