@@ -284,9 +284,10 @@ impl From<QueryRejection> for Error {
     }
 }
 
-/// The English body of an error response, kept for [`localize`].
+/// The English body of an error response, kept for [`localize`] (and, with an answer kept for
+/// `Idempotency-Key` replays, stored beside the French one).
 #[derive(Debug, Clone)]
-struct English(ApiError);
+pub(crate) struct English(pub(crate) ApiError);
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {

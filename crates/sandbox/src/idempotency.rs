@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
 use crate::auth::Principal;
-use crate::error::Error;
+use crate::error::{English, Error};
 use crate::{AppState, sha256_hex};
 
 pub const HEADER: &str = "idempotency-key";
@@ -86,16 +86,22 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
         == 1;
 
     if !claimed {
-        let (hash, stored_state, status, body): (String, String, Option<i64>, Option<Vec<u8>>) =
-            sqlx::query_as(
-                "SELECT request_hash, state, response_status, response_body FROM idempotency_keys
-                 WHERE principal = ? AND key = ?",
-            )
-            .bind(&principal)
-            .bind(&key)
-            .fetch_one(&state.db)
-            .await
-            .map_err(db)?;
+        type Stored = (
+            String,
+            String,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+        );
+        let (hash, stored_state, status, body, english): Stored = sqlx::query_as(
+            "SELECT request_hash, state, response_status, response_body, response_body_en
+             FROM idempotency_keys WHERE principal = ? AND key = ?",
+        )
+        .bind(&principal)
+        .bind(&key)
+        .fetch_one(&state.db)
+        .await
+        .map_err(db)?;
         if hash != fingerprint {
             return Err(Error::IdempotencyKeyReused.into_response());
         }
@@ -107,6 +113,10 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
             .and_then(|s| StatusCode::from_u16(s).ok())
             .unwrap_or(StatusCode::OK);
         let mut response = (status, Body::from(body.unwrap_or_default())).into_response();
+        // An error is replayed in the language the retry asks for (`error::localize`).
+        if let Some(english) = english.and_then(|e| serde_json::from_slice(&e).ok()) {
+            response.extensions_mut().insert(English(english));
+        }
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -127,12 +137,18 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
     if parts.status.is_server_error() {
         forget(&state, &principal, &key).await;
     } else {
+        let english = parts
+            .extensions
+            .get::<English>()
+            .and_then(|English(body)| serde_json::to_vec(body).ok());
         let recorded = sqlx::query(
-            "UPDATE idempotency_keys SET state = 'completed', response_status = ?, response_body = ?
+            "UPDATE idempotency_keys
+             SET state = 'completed', response_status = ?, response_body = ?, response_body_en = ?
              WHERE principal = ? AND key = ?",
         )
         .bind(i64::from(parts.status.as_u16()))
         .bind(bytes.as_ref())
+        .bind(english)
         .bind(&principal)
         .bind(&key)
         .execute(&state.db)

@@ -27,6 +27,15 @@ impl TestApp {
             .expect("the sandbox answers")
     }
 
+    /// How many failed transactions the account's history holds.
+    async fn failures(&self) -> usize {
+        self.history()
+            .await
+            .into_iter()
+            .filter(|t| t.status == "failed")
+            .count()
+    }
+
     /// How many transfers of `amount` the account's history holds.
     async fn transfers_of(&self, amount: i64) -> usize {
         self.history()
@@ -85,13 +94,43 @@ async fn a_refusal_is_replayed_too_and_recorded_once() {
         "TRANSACTION_DECLINED",
     )
     .await;
-    let failed = app
-        .history()
-        .await
-        .into_iter()
-        .filter(|t| t.status == "failed")
-        .count();
-    assert_eq!(failed, 1);
+    assert_eq!(app.failures().await, 1);
+}
+
+#[tokio::test]
+async fn a_replayed_refusal_speaks_the_language_the_retry_asks_for() {
+    let app = spawn_app().await;
+    let magic = json!({"recipient_phone": "+2250700000403", "amount": 10000});
+    let send = |language: &'static str| {
+        app.http
+            .post(app.url(TRANSFER))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Idempotency-Key", "declined-in-two-languages")
+            .header("Accept-Language", language)
+            .json(&magic)
+            .send()
+    };
+    // Each answer is the refusal; its message is returned.
+    let declined = async |language: &'static str| {
+        let response = send(language).await.expect("the sandbox answers");
+        let replayed = header_of(&response, "idempotent-replayed").is_some();
+        let message = assert_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "TRANSACTION_DECLINED",
+        )
+        .await;
+        (message, replayed)
+    };
+
+    let (french, first_replayed) = declined("fr-CI").await;
+    let (english, replayed) = declined("en-GB").await;
+    let (again, _) = declined("fr").await;
+
+    assert!(!first_replayed && replayed);
+    assert_ne!(french, english);
+    assert_eq!(again, french);
+    assert_eq!(app.failures().await, 1);
 }
 
 #[tokio::test]
