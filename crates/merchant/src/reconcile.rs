@@ -3,9 +3,11 @@
 //! still ends in the true status. Sessions that expired are checked too: a payment made just
 //! before the expiry whose webhook never came is still a payment.
 //!
-//! Every instance reconciles (the moves are idempotent); each pass makes one or a few
-//! transaction calls, and only when some session is waiting — well within the Marchand tier's
-//! 1,000 calls an hour.
+//! One instance at a time reconciles, whichever holds the `reconcile` lease (a row of the shared
+//! database): N instances make the history calls of one, not N times as many against the
+//! merchant's quota (the Marchand tier's 1,000 calls an hour). If the holder dies, another takes
+//! the lease over once it lapses. Each pass makes one or a few transaction calls, and only when
+//! some session is waiting.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,18 +28,56 @@ const HORIZON_SECONDS: i64 = 2 * 86_400;
 const MAX_PAGES: u64 = 10;
 const PAGE: u32 = 100;
 
-/// Runs a pass every `every`, until the process ends.
+/// Runs a pass every `every` while this instance holds the `reconcile` lease, until the process
+/// ends.
 pub async fn run(state: Arc<AppState>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let me = crate::sessions::random_token("instance_", 16);
+    // Held across two periods: one late tick does not hand it over.
+    let term = i64::try_from(every.as_secs().saturating_mul(2))
+        .unwrap_or(i64::MAX)
+        .max(2);
     loop {
         ticker.tick().await;
+        match lease(&state.sessions.db, "reconcile", &me, term).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "reconciliation lease not read");
+                continue;
+            }
+        }
         match pass(&state, OVERDUE_AFTER_SECONDS).await {
             Ok(0) => {}
             Ok(settled) => tracing::info!(settled, "reconciliation settled sessions"),
             Err(error) => tracing::warn!(%error, "reconciliation pass failed"),
         }
     }
+}
+
+/// Takes or renews the lease `name` for `holder`, for `term` seconds; `false` while another
+/// holder's has not lapsed. One statement, so two instances cannot both take it.
+pub async fn lease(
+    db: &crate::db::Db,
+    name: &str,
+    holder: &str,
+    term: i64,
+) -> anyhow::Result<bool> {
+    let at = now();
+    let taken = sqlx::query(
+        "UPDATE leases SET holder = $1, held_until = $2
+         WHERE name = $3 AND (holder = $4 OR held_until < $5)",
+    )
+    .bind(holder)
+    .bind(at.saturating_add(term))
+    .bind(name)
+    .bind(holder)
+    .bind(at)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok(taken == 1)
 }
 
 /// One pass over the sessions created `overdue_after` seconds ago or earlier; returns how many

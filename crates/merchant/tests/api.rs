@@ -1389,6 +1389,37 @@ async fn a_restart_mid_payment_loses_nothing() {
     assert_eq!(paid.id, "2");
 }
 
+/// Two instances on one database: the lease lets one reconcile, and the other take over only
+/// once it has lapsed.
+async fn one_instance_at_a_time_holds_the_reconciliation_lease(url: &str) {
+    use mobilepay_merchant::db::Db;
+    use mobilepay_merchant::reconcile::lease;
+    let (a, b) = (
+        Db::connect(url).await.expect("instance A's database"),
+        Db::connect(url).await.expect("instance B's database"),
+    );
+    assert!(lease(&a, "reconcile", "A", 60).await.expect("read"));
+    assert!(!lease(&b, "reconcile", "B", 60).await.expect("read"));
+    assert!(lease(&a, "reconcile", "A", 60).await.expect("renewed"));
+    // A stops renewing (it died); once its lease lapses, B takes over, and A is then refused.
+    sqlx::query("UPDATE leases SET held_until = 0 WHERE name = 'reconcile'")
+        .execute(&a.pool)
+        .await
+        .expect("lapsed");
+    assert!(lease(&b, "reconcile", "B", 60).await.expect("read"));
+    assert!(!lease(&a, "reconcile", "A", 60).await.expect("read"));
+}
+
+#[tokio::test]
+async fn one_instance_at_a_time_reconciles_on_sqlite() {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("m.sqlite3").display()
+    );
+    one_instance_at_a_time_holds_the_reconciliation_lease(&url).await;
+}
+
 /// A PostgreSQL server of its own in a temporary folder, stopped on drop.
 struct TestPostgres {
     dir: tempfile::TempDir,
@@ -1772,4 +1803,10 @@ async fn requests_abandoned_mid_way_lose_no_data() {
         app.status(&session).await.status,
         SessionStatus::AwaitingPayment
     );
+}
+
+#[tokio::test]
+async fn one_instance_at_a_time_reconciles_on_postgresql() {
+    let pg = TestPostgres::start();
+    one_instance_at_a_time_holds_the_reconciliation_lease(&pg.url()).await;
 }
