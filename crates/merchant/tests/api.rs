@@ -1352,13 +1352,19 @@ async fn final_status(stream: &mut EventStream) -> SseEvent {
     }
 }
 
-#[tokio::test]
-async fn a_restart_mid_payment_loses_nothing() {
+/// A SQLite database file in a temporary folder (removed with it), and its URL.
+fn sqlite_file() -> (tempfile::TempDir, String) {
     let data = tempfile::tempdir().expect("a temporary folder");
-    let database_url = format!(
+    let url = format!(
         "sqlite://{}?mode=rwc",
         data.path().join("m.sqlite3").display()
     );
+    (data, url)
+}
+
+#[tokio::test]
+async fn a_restart_mid_payment_loses_nothing() {
+    let (_data, database_url) = sqlite_file();
     let (listener, address) = bind().await;
     let (sandbox, _stop_sandbox) = start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
     let (state, stop, server) = start_merchant(listener, &sandbox, &database_url).await;
@@ -1412,11 +1418,7 @@ async fn one_instance_at_a_time_holds_the_reconciliation_lease(url: &str) {
 
 #[tokio::test]
 async fn one_instance_at_a_time_reconciles_on_sqlite() {
-    let data = tempfile::tempdir().expect("a temporary folder");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        data.path().join("m.sqlite3").display()
-    );
+    let (_data, url) = sqlite_file();
     one_instance_at_a_time_holds_the_reconciliation_lease(&url).await;
 }
 
