@@ -116,6 +116,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
     };
     let (db, scratch) = db::connect(&config.database).await?;
     let clock = Clock::load(&db).await?;
+    let limiter_clock = clock.for_limiters();
     accounts::seed_demo(&db, &clock, &config).await?;
     Ok(Arc::new(AppState {
         public_url,
@@ -124,8 +125,8 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         clock,
         payment_ttl: config.payment_ttl,
         webhooks: webhooks::Outbox::new()?,
-        limits: ratelimit::Limits::new(),
-        login_throttle: login::Throttle::new(),
+        limits: ratelimit::Limits::new(&limiter_clock),
+        login_throttle: login::Throttle::new(&limiter_clock),
     }))
 }
 

@@ -13,10 +13,13 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::Extensions;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock as _;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use mobilepay_wire::api::{Login, LoginToken};
 
+use crate::clock::LimiterClock;
 use crate::error::{ApiJson, Error};
 use crate::{AppState, rfc3339_unix, sha256_hex};
 
@@ -26,20 +29,17 @@ const PER_ACCOUNT: u32 = 10;
 const PER_ADDRESS: u32 = 30;
 const REFILL: Duration = Duration::from_secs(15 * 60);
 
+type Keyed<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, LimiterClock, NoOpMiddleware<governor::nanos::Nanos>>;
+
 pub struct Throttle {
-    by_account: DefaultKeyedRateLimiter<String>,
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: Keyed<String>,
+    by_address: Keyed<IpAddr>,
 }
 
 impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Throttle")
-    }
-}
-
-impl Default for Throttle {
-    fn default() -> Self {
-        Throttle::new()
     }
 }
 
@@ -50,16 +50,25 @@ fn quota(burst: u32) -> Quota {
         .allow_burst(burst)
 }
 
+fn keyed<K: Clone + std::hash::Hash + Eq>(burst: u32, clock: &LimiterClock) -> Keyed<K> {
+    RateLimiter::new(
+        quota(burst),
+        DefaultKeyedStateStore::default(),
+        clock.clone(),
+    )
+}
+
 impl Throttle {
-    pub fn new() -> Self {
+    /// On the sandbox's clock.
+    pub fn new(clock: &LimiterClock) -> Self {
         Throttle {
-            by_account: RateLimiter::keyed(quota(PER_ACCOUNT)),
-            by_address: RateLimiter::keyed(quota(PER_ADDRESS)),
+            by_account: keyed(PER_ACCOUNT, clock),
+            by_address: keyed(PER_ADDRESS, clock),
         }
     }
 
     fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Error> {
-        let now = DefaultClock::default().now();
+        let now = self.by_account.clock().now();
         let wait = |n: governor::NotUntil<_>| Error::LoginThrottled {
             retry_after: n.wait_time_from(now).max(Duration::from_secs(1)),
         };

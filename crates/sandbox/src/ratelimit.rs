@@ -7,16 +7,17 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::accounts::Tier;
 use crate::auth::Principal;
+use crate::clock::LimiterClock;
 
 type Keyed =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+    RateLimiter<String, DefaultKeyedStateStore<String>, LimiterClock, StateInformationMiddleware>;
 
 const WINDOW_SECONDS: u64 = 3600;
 
@@ -35,12 +36,6 @@ impl std::fmt::Debug for Limits {
     }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::new()
-    }
-}
-
 /// Where a caller stands after one request.
 #[derive(Debug)]
 pub struct QuotaState {
@@ -53,19 +48,22 @@ pub struct QuotaState {
     pub retry_after: Option<Duration>,
 }
 
-fn limiter(per_hour: u32) -> (u32, Keyed) {
+fn limiter(per_hour: u32, clock: &LimiterClock) -> (u32, Keyed) {
     let n = NonZeroU32::new(per_hour).unwrap_or(NonZeroU32::MIN);
-    (
-        per_hour,
-        RateLimiter::keyed(Quota::per_hour(n)).with_middleware::<StateInformationMiddleware>(),
-    )
+    let limiter: Keyed = RateLimiter::new(
+        Quota::per_hour(n),
+        DefaultKeyedStateStore::default(),
+        clock.clone(),
+    );
+    (per_hour, limiter)
 }
 
 impl Limits {
-    pub fn new() -> Self {
+    /// The seed's tiers, on the sandbox's clock.
+    pub fn new(clock: &LimiterClock) -> Self {
         Limits {
-            gratuit: limiter(100),
-            marchand: limiter(1000),
+            gratuit: limiter(100, clock),
+            marchand: limiter(1000, clock),
         }
     }
 
@@ -95,7 +93,7 @@ impl Limits {
                 }
             }
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let wait = not_until.wait_time_from(limiter.clock().now());
                 // Whole seconds, rounded up: a client that waits exactly this long succeeds.
                 let wait = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
                 QuotaState {

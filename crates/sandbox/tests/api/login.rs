@@ -109,13 +109,18 @@ async fn a_login_body_without_a_password_is_invalid_json() {
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
 }
 
-#[tokio::test]
-async fn ten_failed_logins_for_one_email_throttle_it_with_retry_after() {
-    let app = spawn_app().await;
+/// Ten failed logins for the demo account: its throttle's whole burst.
+async fn ten_wrong_passwords(app: &TestApp) {
     for _ in 0..10 {
         let response = app.login(DEMO_EMAIL, "wrong").await;
         assert_error(response, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
     }
+}
+
+#[tokio::test]
+async fn ten_failed_logins_for_one_email_throttle_it_with_retry_after() {
+    let app = spawn_app().await;
+    ten_wrong_passwords(&app).await;
 
     let throttled = app.login(DEMO_EMAIL, DEMO_PASSWORD).await;
 
@@ -133,6 +138,19 @@ async fn ten_failed_logins_for_one_email_throttle_it_with_retry_after() {
     // Another account is not throttled by this one's failures.
     let other = app.login("someone@mobile-pay.test", "wrong").await;
     assert_error(other, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS").await;
+}
+
+#[tokio::test]
+async fn advancing_the_sandboxs_clock_ends_a_login_throttle() {
+    let app = spawn_app().await;
+    ten_wrong_passwords(&app).await;
+    let throttled = app.login(DEMO_EMAIL, DEMO_PASSWORD).await;
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    app.advance_clock(15 * 60).await;
+
+    let response = app.login(DEMO_EMAIL, DEMO_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -67,6 +67,27 @@ async fn the_free_tier_answers_100_requests_an_hour_then_429_with_retry_after() 
 }
 
 #[tokio::test]
+async fn advancing_the_sandboxs_clock_refills_a_spent_quota() {
+    let app = spawn_app().await;
+    for n in 1..=100u32 {
+        let response = app.get_as(FREE_KEY, "/api/v1/balance").await;
+        assert_eq!(response.status(), StatusCode::OK, "request {n}");
+    }
+    let refused = app.get_as(FREE_KEY, "/api/v1/balance").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // What waiting the Retry-After would do, without the wait.
+    app.advance_clock(40).await;
+    let again = app.get_as(FREE_KEY, "/api/v1/balance").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    // A whole hour later the whole quota is back.
+    app.advance_clock(3600).await;
+    let refilled = app.get_as(FREE_KEY, "/api/v1/balance").await;
+    assert_eq!(refilled.status(), StatusCode::OK);
+    assert_eq!(remaining_and_reset(&refilled).0, 99);
+}
+
+#[tokio::test]
 async fn the_merchant_tier_reports_a_quota_of_1000_an_hour() {
     let app = spawn_app().await;
 
