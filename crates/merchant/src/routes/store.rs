@@ -102,6 +102,7 @@ pub async fn page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Boutique démo — MOBILE-PAY Checkout</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/store.css">
 <script type="module" src="/widget/mobilepay-checkout.js"></script>
 </head>
