@@ -45,6 +45,8 @@ pub struct AppState {
     pub catalog: catalog::Catalog,
     pub sessions: sessions::Sessions,
     pub limits: routes::checkout::Limits,
+    /// This process's name among the instances sharing the database: it holds leases by it.
+    pub instance: String,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -61,6 +63,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         catalog: catalog::Catalog::demo(),
         sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
+        instance: sessions::random_token("instance_", 16),
         config,
     }))
 }
@@ -85,6 +88,7 @@ pub async fn serve(
     tracing::info!(url = %state.public_url, "merchant backend listening");
     let background = spawn_background(&state);
     let stopping = Arc::clone(&state);
+    let stopped = Arc::clone(&state);
     let served = axum::serve(
         listener,
         routes::router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -96,6 +100,12 @@ pub async fn serve(
     .await;
     for task in background {
         task.abort();
+    }
+    // Another instance need not wait for the lease to lapse.
+    if let Err(error) =
+        reconcile::release(&stopped.sessions.db, "reconcile", &stopped.instance).await
+    {
+        tracing::warn!(%error, "reconciliation lease not released");
     }
     served?;
     Ok(())

@@ -5,8 +5,8 @@
 //!
 //! One instance at a time reconciles, whichever holds the `reconcile` lease (a row of the shared
 //! database): N instances make the history calls of one, not N times as many against the
-//! merchant's quota (the Marchand tier's 1,000 calls an hour). If the holder dies, another takes
-//! the lease over once it lapses. Each pass makes one or a few transaction calls, and only when
+//! merchant's quota (the Marchand tier's 1,000 calls an hour). An instance that stops releases
+//! the lease; if one dies, another takes it over once it lapses. Each pass makes one or a few transaction calls, and only when
 //! some session is waiting.
 
 use std::collections::HashMap;
@@ -33,14 +33,13 @@ const PAGE: u32 = 100;
 pub async fn run(state: Arc<AppState>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let me = crate::sessions::random_token("instance_", 16);
     // Held across two periods: one late tick does not hand it over.
     let term = i64::try_from(every.as_secs().saturating_mul(2))
         .unwrap_or(i64::MAX)
         .max(2);
     loop {
         ticker.tick().await;
-        match lease(&state.sessions.db, "reconcile", &me, term).await {
+        match lease(&state.sessions.db, "reconcile", &state.instance, term).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -78,6 +77,16 @@ pub async fn lease(
     .await?
     .rows_affected();
     Ok(taken == 1)
+}
+
+/// Gives the lease `name` up, if `holder` has it, for another instance to take at once.
+pub async fn release(db: &crate::db::Db, name: &str, holder: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE leases SET held_until = 0 WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 /// One pass over the sessions created `overdue_after` seconds ago or earlier; returns how many

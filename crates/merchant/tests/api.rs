@@ -1422,6 +1422,48 @@ async fn one_instance_at_a_time_reconciles_on_sqlite() {
     one_instance_at_a_time_holds_the_reconciliation_lease(&url).await;
 }
 
+#[tokio::test]
+async fn an_instance_that_stops_gives_the_reconciliation_lease_up() {
+    let (_data, url) = sqlite_file();
+    let (listener, _address) = bind().await;
+    let (sandbox, _stop_sandbox) = start_sandbox("http://127.0.0.1:9/unused").await;
+    let (state, stop, server) = start_merchant(listener, &sandbox, &url).await;
+    // Its reconciler takes the lease at start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let holder: String =
+            sqlx::query_scalar("SELECT holder FROM leases WHERE name = 'reconcile'")
+                .fetch_one(&state.sessions.db.pool)
+                .await
+                .expect("the lease");
+        if holder == state.instance {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was never taken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let other = mobilepay_merchant::db::Db::connect(&url)
+        .await
+        .expect("another instance's database");
+    assert!(
+        !mobilepay_merchant::reconcile::lease(&other, "reconcile", "B", 60)
+            .await
+            .expect("read")
+    );
+
+    drop(stop);
+    server.await.expect("joins").expect("stops cleanly");
+
+    assert!(
+        mobilepay_merchant::reconcile::lease(&other, "reconcile", "B", 60)
+            .await
+            .expect("read")
+    );
+}
+
 /// A PostgreSQL server of its own in a temporary folder, stopped on drop.
 struct TestPostgres {
     dir: tempfile::TempDir,
