@@ -232,6 +232,14 @@ fn decode_qr(png: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Opens the demo store's `page` (`/`, `/?widgets=2`…).
+async fn open_store(client: &Client, stack: &Stack, page: &str) {
+    client
+        .goto(&format!("{}{page}", stack.store_url))
+        .await
+        .expect("the store opens");
+}
+
 /// The `status` of every checkout element on the page, in order.
 async fn statuses(client: &Client) -> Vec<String> {
     let list = js(
@@ -282,10 +290,7 @@ async fn wait_for_wallet_confirmation(client: &Client) {
 
 /// Opens the store and waits for the QR; returns the payment id.
 async fn open_store_and_wait_for_qr(client: &Client, stack: &Stack) -> String {
-    client
-        .goto(&format!("{}/", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, stack, "/").await;
     record_events(client).await;
     wait_for_status(client, "awaiting_payment").await;
     attribute(client, "payment-id")
@@ -421,10 +426,7 @@ async fn an_unknown_order_shows_a_french_error_with_a_retry_button() {
     let stack = stack().await;
     let browser = browser(480, 900).await;
     let client = &browser.client;
-    client
-        .goto(&format!("{}/", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, &stack, "/").await;
     // What a tampered or stale page would send.
     js(
         client,
@@ -526,10 +528,7 @@ async fn on_a_360px_phone_the_pay_button_comes_first_opens_the_wallet_and_the_st
         .expect("click");
     wait_for_wallet_confirmation(client).await;
     // Back in the store: the same order, its payment now paid.
-    client
-        .goto(&format!("{}/", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, &stack, "/").await;
     wait_for_status(client, "paid").await;
     assert_eq!(
         attribute(client, "payment-id").await.as_deref(),
@@ -544,10 +543,7 @@ async fn two_widgets_on_one_page_are_paid_independently() {
     let stack = stack().await;
     let browser = browser(480, 1400).await;
     let client = &browser.client;
-    client
-        .goto(&format!("{}/?widgets=2", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, &stack, "/?widgets=2").await;
     wait_for_statuses(client, "both awaiting", |s| {
         s == ["awaiting_payment", "awaiting_payment"]
     })
@@ -573,10 +569,7 @@ async fn the_dark_theme_in_english_reads_light_on_dark() {
     let stack = stack().await;
     let browser = browser(480, 900).await;
     let client = &browser.client;
-    client
-        .goto(&format!("{}/?theme=dark&locale=en", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, &stack, "/?theme=dark&locale=en").await;
     wait_for_status(client, "awaiting_payment").await;
     let text = shadow_text(client).await;
     assert!(text.contains("Waiting for your payment"), "{text:?}");

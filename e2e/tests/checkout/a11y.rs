@@ -10,7 +10,9 @@ use fantoccini::Client;
 use mobilepay_e2e::{Options, Stack};
 use serde_json::Value;
 
-use super::{attribute, browser, js, screenshot, simulate_payment, stack, wait_for_status};
+use super::{
+    attribute, browser, js, open_store, screenshot, simulate_payment, stack, wait_for_status,
+};
 
 /// The language and theme combinations; the first and last are the screenshots' light and dark.
 const VARIANTS: [(&str, &str); 4] = [("fr", ""), ("fr", "dark"), ("en", ""), ("en", "dark")];
@@ -83,13 +85,7 @@ async fn no_violations_in_any_variant(stack: &Stack, target: Target) {
     let browser = browser(480, 900).await;
     let client = &browser.client;
     for (locale, theme) in VARIANTS {
-        client
-            .goto(&format!(
-                "{}/?locale={locale}&theme={theme}",
-                stack.store_url
-            ))
-            .await
-            .expect("the store opens");
+        open_store(client, stack, &format!("/?locale={locale}&theme={theme}")).await;
         match target {
             Target::Loading => {
                 wait_for_any_status(client).await;
@@ -208,10 +204,7 @@ async fn axe_reports_a_violation_planted_inside_the_widgets_shadow_root() {
     let stack = stack().await;
     let browser = browser(480, 900).await;
     let client = &browser.client;
-    client
-        .goto(&format!("{}/", stack.store_url))
-        .await
-        .expect("the store opens");
+    open_store(client, &stack, "/").await;
     wait_for_status(client, "awaiting_payment").await;
     // What the tests above would catch: an image with no text alternative, in the shadow DOM.
     js(

@@ -305,18 +305,19 @@ async fn the_payer_named_by_the_simulation_is_reported_in_the_webhook() {
     assert_eq!(body["data"]["amount"], 5000);
 }
 
-#[tokio::test]
-async fn insufficient_funds_fail_the_payment_with_a_transaction_failed_webhook() {
-    let (app, mut receiver) = spawn_app_with_receiver(0).await;
+/// Pays a new payment of 25 000 FCFA with `outcome`, which must fail it: the answer says
+/// failed, and a `transaction.failed` webhook carries `code` and `message`.
+async fn fails_with(
+    app: &TestApp,
+    receiver: &mut WebhookReceiver,
+    outcome: &str,
+    code: &str,
+    message: &str,
+) -> QrPayment {
     let payment = app.create_payment(25_000).await;
-
     let response = app
-        .pay(
-            &payment.payment_id,
-            &json!({"outcome": "insufficient_funds"}),
-        )
+        .pay(&payment.payment_id, &json!({ "outcome": outcome }))
         .await;
-
     assert_eq!(response.status(), StatusCode::OK);
     let settled: QrPayment = response.json().await.expect("a QrPayment");
     assert_eq!(settled.status, PaymentStatus::Failed);
@@ -326,10 +327,24 @@ async fn insufficient_funds_fail_the_payment_with_a_transaction_failed_webhook()
         body["data"],
         json!({
             "transaction_id": payment.payment_id,
-            "error_code": "INSUFFICIENT_FUNDS",
-            "error_message": "Solde insuffisant",
+            "error_code": code,
+            "error_message": message,
         })
     );
+    payment
+}
+
+#[tokio::test]
+async fn insufficient_funds_fail_the_payment_with_a_transaction_failed_webhook() {
+    let (app, mut receiver) = spawn_app_with_receiver(0).await;
+    fails_with(
+        &app,
+        &mut receiver,
+        "insufficient_funds",
+        "INSUFFICIENT_FUNDS",
+        "Solde insuffisant",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -431,24 +446,7 @@ async fn a_declined_or_cancelled_payment_fails_with_its_code_in_the_webhook_and_
             "Solde insuffisant",
         ),
     ] {
-        let payment = app.create_payment(25_000).await;
-        let response = app
-            .pay(&payment.payment_id, &json!({ "outcome": outcome }))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let settled: QrPayment = response.json().await.expect("a QrPayment");
-        assert_eq!(settled.status, PaymentStatus::Failed);
-
-        let body = receiver.next(PROMPTLY).await.verified_json();
-        assert_eq!(body["event"], "transaction.failed");
-        assert_eq!(
-            body["data"],
-            json!({
-                "transaction_id": payment.payment_id,
-                "error_code": code,
-                "error_message": message,
-            })
-        );
+        let payment = fails_with(&app, &mut receiver, outcome, code, message).await;
         let entry = app.history().await.remove(0);
         assert_eq!(entry.transaction_id, payment.payment_id);
         assert_eq!(entry.kind, mobilepay_wire::api::TransactionKind::QrPayment);
