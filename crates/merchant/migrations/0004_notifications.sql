@@ -46,6 +46,8 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (event_id, endpoint_id)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- A sender finds its batch by its claim token.
+CREATE INDEX webhook_deliveries_claimed ON webhook_deliveries (claimed_by) WHERE claimed_by IS NOT NULL;
 
 CREATE TABLE webhook_attempts (
     id           TEXT PRIMARY KEY,     -- wa_…
