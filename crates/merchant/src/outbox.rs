@@ -68,7 +68,8 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// at this instant read as due without being claimable.
 const MIN_WAIT: Duration = Duration::from_millis(5);
 /// Events fanned out per transaction.
-const DISPATCH_BATCH: i64 = 200;
+const DISPATCH_BATCH_SIZE: usize = 200;
+const DISPATCH_BATCH: i64 = DISPATCH_BATCH_SIZE as i64;
 
 /// How the worker delivers.
 #[derive(Debug, Clone)]
@@ -200,14 +201,25 @@ pub fn wants(wanted: &[String], kind: &str) -> bool {
 pub async fn run(state: Arc<AppState>) {
     let outbox = &state.outbox;
     let concurrency = outbox.settings.concurrency;
+    // Claims are made for a quarter of the slots at least (or when nothing is in flight):
+    // under a burst, one claim per finished attempt would cost more than the attempts.
+    let batch = concurrency.div_ceil(4);
     let mut inflight = JoinSet::new();
+    // New events come with a wake-up or are found by the poll, not when an attempt ends.
+    let mut look_for_events = true;
     loop {
         while inflight.try_join_next().is_some() {}
-        if let Err(error) = dispatch(&state.sessions.db).await {
-            tracing::warn!(%error, "webhook fan-out failed");
+        // A full batch of events fanned out: there may be more, look again next time round.
+        let mut more_events = false;
+        if look_for_events {
+            match dispatch(&state.sessions.db).await {
+                Ok(n) => more_events = n >= DISPATCH_BATCH_SIZE,
+                Err(error) => tracing::warn!(%error, "webhook fan-out failed"),
+            }
         }
         let free = concurrency.saturating_sub(inflight.len());
-        if free > 0 {
+        let claiming = free > 0 && (free >= batch || inflight.is_empty());
+        if claiming {
             match claim(&state, free).await {
                 Ok(jobs) => {
                     for job in jobs {
@@ -218,8 +230,8 @@ pub async fn run(state: Arc<AppState>) {
                 Err(error) => tracing::warn!(%error, "webhook claim failed"),
             }
         }
-        // Every slot taken: what is due waits for a slot, not for a time.
-        let wait = if inflight.len() >= concurrency {
+        // Slots too few to claim for: what is due waits for a slot, not for a time.
+        let wait = if concurrency.saturating_sub(inflight.len()) < batch && !inflight.is_empty() {
             outbox.settings.poll
         } else {
             match next_due_in(&state.sessions.db).await {
@@ -227,11 +239,12 @@ pub async fn run(state: Arc<AppState>) {
                 _ => outbox.settings.poll,
             }
         };
-        tokio::select! {
-            () = outbox.wake.notified() => {}
-            Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
-            () = tokio::time::sleep(wait) => {}
-        }
+        look_for_events = more_events
+            || tokio::select! {
+                () = outbox.wake.notified() => true,
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => false,
+                () = tokio::time::sleep(wait) => true,
+            };
     }
 }
 
