@@ -576,9 +576,18 @@ async fn a_failing_delivery_is_retried_with_backoff_until_it_succeeds_and_every_
     assert!(event["deliveries"][0]["next_attempt_at"].is_null());
 }
 
+/// Retries every 100 ms for 5 s: a delivery stays pending through a slow test's checks.
+fn patient() -> Settings {
+    Settings {
+        retry_schedule: vec![Duration::from_millis(100); 50],
+        ..fast()
+    }
+}
+
 #[tokio::test]
 async fn one_failing_event_never_holds_up_another_to_the_same_endpoint() {
-    let (_dir, app) = start_fresh().await;
+    let (_dir, url) = sqlite_file();
+    let app = start(&url, patient()).await;
     // Fails every delivery of checkout A, takes those of B.
     let shop = Receiver::start(|body, _| {
         if body["data"]["id"] == "chk_A" {
@@ -730,7 +739,8 @@ async fn redelivering_sends_an_event_again_with_the_same_webhook_id_even_after_i
 
 #[tokio::test]
 async fn deleting_an_endpoint_cancels_its_pending_deliveries() {
-    let (_dir, app) = start_fresh().await;
+    let (_dir, url) = sqlite_file();
+    let app = start(&url, patient()).await;
     let shop = Receiver::start(|_, _| StatusCode::BAD_GATEWAY.into_response()).await;
     let (endpoint, _) = app.endpoint(&shop.url, &["*"]).await;
     let event_id = insert_event(&app.state, "chk_1", 1, "checkout.paid").await;
@@ -749,8 +759,8 @@ async fn deleting_an_endpoint_cancels_its_pending_deliveries() {
         .map(Vec::len)
         .expect("attempts");
     assert!(event["deliveries"][0]["next_attempt_at"].is_null());
-    // Once the worker has delivered another event since (and the rest of the schedule,
-    // 200 + 400 ms, has passed), no attempt came after the one that may have been in flight.
+    // Once the worker has delivered other events for longer than several retry periods
+    // (100 ms), no attempt came after the one that may have been in flight.
     let marker = Receiver::start(ok).await;
     app.endpoint(&marker.url, &["*"]).await;
     let started = Instant::now();
@@ -878,8 +888,9 @@ async fn a_pending_delivery_is_sent_by_the_next_process_after_a_restart() {
     let mut first = start(
         &url,
         Settings {
-            // Long enough that the first process is gone before the retry is due.
-            retry_schedule: vec![Duration::from_secs(1)],
+            // Long enough that the first process is gone before the retry is due (2.25 s at
+            // the shortest jitter).
+            retry_schedule: vec![Duration::from_secs(3)],
             ..fast()
         },
     )
