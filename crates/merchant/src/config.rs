@@ -37,6 +37,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
+    /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
+    pub notifications: crate::outbox::Settings,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
+            notifications: crate::outbox::Settings::default(),
         }
     }
 }
@@ -110,6 +113,12 @@ pub struct Args {
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
+    /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
 }
 
 impl Args {
@@ -165,6 +174,17 @@ impl Args {
                     })
             })
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
+        if !(1..=60).contains(&self.webhook_timeout_secs) {
+            bail!("WEBHOOK_TIMEOUT_SECS must be 1 to 60");
+        }
+        if !(1..=256).contains(&self.webhook_concurrency) {
+            bail!("WEBHOOK_CONCURRENCY must be 1 to 256");
+        }
+        let notifications = crate::outbox::Settings {
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
+            concurrency: self.webhook_concurrency,
+            ..crate::outbox::Settings::default()
+        };
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -178,6 +198,7 @@ impl Args {
             trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
+            notifications,
         })
     }
 }
@@ -246,5 +267,7 @@ mod tests {
         assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
         assert!(error(&["--trusted-proxies", "10.0.0.0/33"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
+        assert!(error(&["--webhook-timeout-secs", "0"]).contains("WEBHOOK_TIMEOUT_SECS"));
+        assert!(error(&["--webhook-concurrency", "0"]).contains("WEBHOOK_CONCURRENCY"));
     }
 }
