@@ -37,6 +37,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
+    /// Merchant API keys from the configuration (`MERCHANT_API_KEYS`), as digests only; valid
+    /// beside those created with `mobilepay-merchant keys create`.
+    pub merchant_api_keys: crate::keys::ConfiguredKeys,
+    /// The shop's name, shown on the hosted pay page.
+    pub merchant_name: String,
 }
 
 impl Config {
@@ -59,9 +64,13 @@ impl Config {
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
+            merchant_api_keys: crate::keys::ConfiguredKeys::default(),
+            merchant_name: DEFAULT_MERCHANT_NAME.to_owned(),
         }
     }
 }
+
+pub const DEFAULT_MERCHANT_NAME: &str = "Boutique démo";
 
 /// The command line (`mobilepay-merchant --help`).
 #[derive(Debug, Parser)]
@@ -110,6 +119,18 @@ pub struct Args {
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
+    /// Merchant API keys (mk_…) accepted on /v1, comma-separated, beside those of
+    /// `mobilepay-merchant keys create` (prefer the environment: flags show in `ps`).
+    #[arg(
+        long,
+        env = "MERCHANT_API_KEYS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub merchant_api_keys: String,
+    /// The shop's name, shown on the hosted pay page.
+    #[arg(long, env = "MERCHANT_NAME", default_value = DEFAULT_MERCHANT_NAME)]
+    pub merchant_name: String,
 }
 
 impl Args {
@@ -165,6 +186,10 @@ impl Args {
                     })
             })
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
+        let merchant_api_keys = crate::keys::ConfiguredKeys::parse(&self.merchant_api_keys)?;
+        if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
+            bail!("MERCHANT_NAME must be 1 to 100 characters");
+        }
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -178,6 +203,8 @@ impl Args {
             trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
+            merchant_api_keys,
+            merchant_name: self.merchant_name,
         })
     }
 }
@@ -232,6 +259,14 @@ mod tests {
             .collect();
         assert_eq!(trusted, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
         assert!(!format!("{config:?}").contains("sk_test_demo_merchant"));
+        let keyed = args(&[
+            "--merchant-api-keys",
+            "mk_test_demo_shop,mk_live_0123456789abcdef",
+        ])
+        .into_config()
+        .expect("valid");
+        assert_eq!(keyed.merchant_api_keys.len(), 2);
+        assert!(!format!("{keyed:?}").contains("mk_test_demo_shop"));
     }
 
     #[test]
@@ -246,5 +281,7 @@ mod tests {
         assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
         assert!(error(&["--trusted-proxies", "10.0.0.0/33"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
+        assert!(error(&["--merchant-api-keys", "sk_test_x"]).contains("MERCHANT_API_KEYS"));
+        assert!(error(&["--merchant-name", " "]).contains("MERCHANT_NAME"));
     }
 }

@@ -1,8 +1,10 @@
 //! The HTTP surface of the merchant backend.
 
 pub mod checkout;
-pub mod store;
+pub mod pay;
+pub mod v1;
 pub mod webhooks;
+mod widget_doc;
 
 use std::sync::Arc;
 
@@ -16,9 +18,13 @@ use crate::error::Error;
 
 /// All routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] and `extra` routes (the demo's store page).
+pub fn router_with(state: Arc<AppState>, extra: Router) -> Router {
+    let cors = cors(&state.config.allowed_origins);
     let mut router = Router::new()
-        .route("/", get(store::page))
-        .route("/store.css", get(store::stylesheet))
         .route("/checkout/sessions", post(checkout::create))
         .route(
             "/checkout/sessions/{session_id}/status",
@@ -28,6 +34,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/checkout/sessions/{session_id}/events",
             get(checkout::events),
         )
+        .merge(v1::router(&state))
+        .route("/pay/pay.css", get(pay::stylesheet))
+        .route("/pay/pay.js", get(pay::script))
+        .route("/pay/{checkout_id}", get(pay::show))
         .route("/webhooks/mobilepay", post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -35,8 +45,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     if let Some(dir) = &state.config.widget_dir {
         router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
     }
-    let cors = cors(&state.config.allowed_origins);
     router
+        .with_state(state)
+        .merge(extra)
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         // Session URLs carry a capability: never hand them to another site through Referer.
@@ -70,7 +81,6 @@ pub fn router(state: Arc<AppState>) -> Router {
                 axum::response::IntoResponse::into_response(Error::Internal)
             },
         ))
-        .with_state(state)
 }
 
 /// `/readyz`: ready when the database answers.
@@ -86,7 +96,8 @@ async fn readyz(
 
 /// Cross-origin access to the checkout API, for the configured origins only (the widget on a
 /// merchant's page served from another origin than this backend). No credentials: a session's
-/// access rides in its URL.
+/// access rides in its URL. Never on `/v1`: browsers never reach the merchant API, and no page
+/// may read its answers.
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> = origins
@@ -94,7 +105,9 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(move |origin, request| {
+            origins.contains(origin) && !request.uri.path().starts_with("/v1/")
+        }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([
             header::CONTENT_TYPE,
