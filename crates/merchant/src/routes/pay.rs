@@ -1,6 +1,6 @@
 //! The hosted pay page, `GET /pay/{chk_id}`: what a checkout's `pay_url` opens — a link a shop
 //! sends by WhatsApp, SMS or e-mail. Phone first, French by default (`?locale=en`), the
-//! merchant's name, the description and amount, the widget for that checkout, and once paid a
+//! merchant's name, the description, the widget for that checkout (which shows the amount), and once paid a
 //! link back to the checkout's `return_url`. Served under the same strict CSP as a merchant's
 //! own page ([`STORE_CSP`]): no inline script or style; the link is revealed by `/pay/pay.js`.
 //!
@@ -35,7 +35,6 @@ pub struct PageOptions {
 struct Words {
     lang: &'static str,
     title: &'static str,
-    amount: &'static str,
     back: &'static str,
     not_found_title: &'static str,
     not_found: &'static str,
@@ -46,7 +45,6 @@ struct Words {
 const FR: Words = Words {
     lang: "fr",
     title: "Paiement",
-    amount: "Montant",
     back: "Retour chez",
     not_found_title: "Lien de paiement introuvable",
     not_found: "Ce lien de paiement n'existe pas. Vérifiez-le, ou demandez-en un nouveau au marchand.",
@@ -57,7 +55,6 @@ const FR: Words = Words {
 const EN: Words = Words {
     lang: "en",
     title: "Payment",
-    amount: "Amount",
     back: "Back to",
     not_found_title: "Payment link not found",
     not_found: "This payment link does not exist. Check it, or ask the merchant for a new one.",
@@ -88,11 +85,9 @@ fn page(state: &AppState, words: &Words, checkout: &Checkout) -> Markup {
     let paid = checkout.status == CheckoutStatus::Paid;
     let body = html! {
         header { p.merchant { (merchant) } }
+        // The amount is the widget's first line: said once, so that the QR code comes sooner
+        // on a small screen.
         h1 { (checkout.description) }
-        p.amount {
-            span.label { (words.amount) " " }
-            strong { (mobilepay_wire::format_amount(checkout.amount)) }
-        }
         @match checkout.status {
             CheckoutStatus::Expired => { p.notice role="status" { (words.expired) } }
             CheckoutStatus::Canceled => { p.notice role="status" { (words.canceled) } }
