@@ -1097,3 +1097,62 @@ async fn a_database_of_the_release_before_migrates_with_its_orders_as_checkouts(
             .expect("the session");
     assert_eq!(session, "ord_paid");
 }
+
+#[tokio::test]
+async fn the_keys_subcommand_creates_lists_and_revokes_keys_that_the_api_honours() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("keys.sqlite3").display()
+    );
+    let keys = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_mobilepay-merchant"))
+            .arg("keys")
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .expect("the binary runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("text")
+    };
+    let created = keys(&["create", "--label", "shop backend"]);
+    let mut lines = created.lines();
+    let (id, key) = (
+        lines.next().expect("the key's id").to_owned(),
+        lines.next().expect("the key").to_owned(),
+    );
+    assert!(
+        id.starts_with("key_") && key.starts_with("mk_live_"),
+        "{created}"
+    );
+    let (listener, address) = bind().await;
+    let (sandbox, _stop_sandbox) = start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
+    let merchant = start_merchant(listener, address, config(&sandbox, &url)).await;
+    let http = reqwest::Client::new();
+    let list = |key: String| {
+        http.get(format!("{}/v1/checkouts", merchant.address))
+            .bearer_auth(key)
+            .send()
+    };
+
+    assert_eq!(
+        list(key.clone()).await.expect("answers").status(),
+        StatusCode::OK
+    );
+    let listed = keys(&["list"]);
+    assert!(
+        listed.contains(&id) && listed.contains("shop backend"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&key),
+        "the list never shows a key: {listed}"
+    );
+    assert_eq!(keys(&["revoke", &id]).trim(), format!("revoked {id}"));
+    let refused = list(key).await.expect("answers");
+    assert_error(refused, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
