@@ -415,12 +415,14 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
     assert_eq!(by_reference["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(by_reference["data"][0]["reference"], "r-1");
 
+    let too_long = format!("reference={}", "r".repeat(129));
     for bad in [
         "limit=0",
         "limit=101",
         "limit=ten",
         "status=pending",
         "cursor=nope",
+        &too_long,
     ] {
         let response = app.get(&format!("/v1/checkouts?{bad}"), Some(KEY)).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;

@@ -114,7 +114,7 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
     path = "/v1/checkouts",
     tag = "checkouts",
     request_body = CreateCheckout,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes a retried request safe", max_length = 255)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; makes a retried request safe (the same key with another request: 422)", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$")),
     responses(
         (status = 201, description = "A new open checkout", body = Checkout),
         (status = 200, description = "The reference's open checkout, of the same amount", body = Checkout),
@@ -143,7 +143,7 @@ async fn create_checkout(
 #[into_params(parameter_in = Query)]
 struct ListParams {
     /// Only the checkouts of this reference.
-    #[param(max_length = 128)]
+    #[param(min_length = 1, max_length = 128, pattern = r"^[\x21-\x7E]+$")]
     reference: Option<String>,
     /// Only the checkouts in this status.
     #[param(value_type = Option<CheckoutStatus>)]
@@ -152,6 +152,7 @@ struct ListParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
     cursor: Option<String>,
 }
 
@@ -187,6 +188,14 @@ async fn list_checkouts(
         ),
         None => None,
     };
+    if params.reference.as_ref().is_some_and(|r| {
+        !(1..=crate::checkouts::MAX_REFERENCE).contains(&r.len())
+            || !r.bytes().all(|b| b.is_ascii_graphic())
+    }) {
+        return Err(Error::InvalidParameter(
+            "reference must be 1 to 128 visible ASCII characters (no spaces)",
+        ));
+    }
     let query = ListQuery {
         reference: params.reference,
         status,
@@ -233,7 +242,7 @@ async fn get_checkout(
     tag = "checkouts",
     params(
         ("id" = String, Path, description = "The checkout's id", pattern = "^chk_[0-9a-f]{24}$"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters", max_length = 255),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters (the same key with another request: 422)", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7E]+$"),
     ),
     responses(
         (status = 200, description = "The checkout, canceled; its waiting payments end as expired", body = Checkout),
