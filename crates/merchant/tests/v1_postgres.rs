@@ -95,3 +95,9 @@ async fn an_idempotency_key_used_on_one_instance_is_replayed_by_another() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_database_of_the_release_before_migrates_forward_on_postgresql() {
+    let pg = TestPostgres::start();
+    an_old_database_migrates_forward(&pg.url()).await;
+}

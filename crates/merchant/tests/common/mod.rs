@@ -326,6 +326,69 @@ pub async fn assert_error(response: reqwest::Response, status: StatusCode, code:
     body
 }
 
+/// A database of the release before (migrations 0001 and 0002, an open and a paid order) at
+/// `url` migrates forward, its orders becoming checkouts.
+pub async fn an_old_database_migrates_forward(url: &str) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    // The release before had migrations 0001 and 0002 only.
+    let old = dir.path().join("migrations");
+    std::fs::create_dir(&old).expect("a folder");
+    let ours = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for name in ["0001_initial.sql", "0002_leases.sql"] {
+        std::fs::copy(ours.join(name), old.join(name)).expect("copied");
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("the old database");
+    sqlx::migrate::Migrator::new(old.as_path())
+        .await
+        .expect("the old migrations")
+        .run(&pool)
+        .await
+        .expect("migrated the old way");
+    for statement in [
+        "INSERT INTO orders (id, amount, description, created_at) VALUES ('ord_paid', 25000, 'Pagne', 1700000000)",
+        "INSERT INTO orders (id, amount, description, created_at) VALUES ('ord_open', 9000, 'Foulard', 1700000100)",
+        "INSERT INTO sessions (id, token, order_id, amount, description, payment_id, qr_payload, expires_at, status, seq, created_at)
+         VALUES ('cs_old', 'tok', 'ord_paid', 25000, 'Pagne', 'PAY1', 'qr', 1700000900, 'paid', 2, 1700000000)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.expect("old rows");
+    }
+    pool.close().await;
+
+    let db = mobilepay_merchant::db::Db::connect(url)
+        .await
+        .expect("the old database migrates forward");
+
+    let rows: Vec<(String, String, String, i64)> =
+        sqlx::query_as("SELECT id, status, reference, expires_at FROM checkouts ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("the checkouts");
+    assert_eq!(
+        rows,
+        [
+            (
+                "ord_open".to_owned(),
+                "open".to_owned(),
+                "ord_open".to_owned(),
+                1_700_086_500
+            ),
+            (
+                "ord_paid".to_owned(),
+                "paid".to_owned(),
+                "ord_paid".to_owned(),
+                1_700_086_400
+            ),
+        ]
+    );
+    let session: String =
+        sqlx::query_scalar("SELECT checkout_id FROM sessions WHERE id = 'cs_old'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("the session");
+    assert_eq!(session, "ord_paid");
+}
+
 /// A PostgreSQL server of its own in a temporary folder, stopped on drop.
 pub struct TestPostgres {
     dir: tempfile::TempDir,
