@@ -503,6 +503,34 @@ async fn an_expired_checkout_reads_expired_records_the_event_and_gets_no_new_pay
     app.create_checkout(&checkout_body("order-e", 5_000)).await;
 }
 
+#[tokio::test]
+async fn a_checkout_nobody_reads_still_expires_and_records_its_event() {
+    let app = spawn_app().await;
+    let checkout = app
+        .create_checkout(&checkout_body("order-sweep", 5_000))
+        .await;
+    let id = checkout["id"].as_str().expect("an id");
+    sqlx::query("UPDATE checkouts SET expires_at = expires_at - 901 WHERE id = $1")
+        .bind(id)
+        .execute(&app.state().sessions.db.pool)
+        .await
+        .expect("moved");
+
+    // Read only the outbox (a read of the checkout would expire it itself): the backend's
+    // sweep does it, within its period of 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let events = app.events(id).await;
+        if let Some((_, kind, data)) = events.first() {
+            assert_eq!(kind, "checkout.expired");
+            assert_eq!(data["status"], "expired");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never swept");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Idempotency
 // ---------------------------------------------------------------------------------------------
