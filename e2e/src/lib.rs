@@ -1,8 +1,12 @@
 //! The whole product wired together in one process: the MOBILE-PAY sandbox delivering its
-//! webhooks to the merchant backend, which serves the demo store and the built widget. Used by
-//! the end-to-end tests (on port 0) and by `cargo xtask demo` (on 8090 and 8080).
+//! webhooks to the merchant backend, which serves the built widget, and beside it the demo
+//! store ([`store`]), a client of the backend's merchant API. Used by the end-to-end tests (on
+//! port 0) and by `cargo xtask demo` (on 8090 and 8080).
+
+pub mod store;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use mobilepay_client::ApiKey;
@@ -10,6 +14,10 @@ use mobilepay_client::webhook::Verifier;
 use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// The demo shop's merchant API key (DESIGN.md's), configured by the stack and printed by the
+/// demo.
+pub const DEMO_API_KEY: &str = "mk_test_demo_shop";
 
 /// A running sandbox and merchant backend. Dropping it shuts both down.
 #[derive(Debug)]
@@ -103,6 +111,8 @@ impl Stack {
         );
         merchant_config.widget_dir = widget_dir;
         merchant_config.allowed_origins = allowed_origins;
+        merchant_config.merchant_api_keys =
+            mobilepay_merchant::keys::ConfiguredKeys::new(&[DEMO_API_KEY])?;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",
@@ -113,9 +123,16 @@ impl Stack {
             "sandbox",
             mobilepay_sandbox::run(sandbox, sandbox_config, stopped(&stop)),
         ));
+        let state = mobilepay_merchant::state(&merchant, merchant_config).await?;
+        // The store calls the API over HTTP, as a shop's server would.
+        let store = store::router(Arc::new(store::Store {
+            api: store_url.clone(),
+            key: DEMO_API_KEY.to_owned(),
+            http: reqwest::Client::new(),
+        }));
         tokio::spawn(log_failure(
             "merchant backend",
-            mobilepay_merchant::run(merchant, merchant_config, stopped(&stop)),
+            mobilepay_merchant::serve_with(merchant, state, store, stopped(&stop)),
         ));
         Ok(Stack {
             sandbox_url,

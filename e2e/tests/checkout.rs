@@ -21,6 +21,8 @@ use tokio::process::{Child, Command};
 mod a11y;
 #[path = "checkout/npm.rs"]
 mod npm;
+#[path = "checkout/pay.rs"]
+mod pay;
 
 /// How long a page may take to reach a state; generous for a 2-core machine under load.
 const PATIENCE: Duration = Duration::from_secs(30);

@@ -219,13 +219,15 @@ fn demo() -> anyhow::Result<()> {
              MOBILE-PAY sandbox API:                 {sandbox}/api/v1/…\n  \
              Sandbox login:    {DEMO_EMAIL} / {DEMO_PASSWORD}\n  \
              Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit), {DEMO_ENTERPRISE_KEY} (Entreprise)\n  \
-             merchant_id:      {DEMO_MERCHANT_ID}\n\n  \
+             merchant_id:      {DEMO_MERCHANT_ID}\n  \
+             Merchant API key: {shop_key} (Authorization: Bearer … on {store}/v1/…)\n\n  \
              Open the store, then pay by opening the QR code's URL (the sandbox wallet page),\n  \
              or: curl -X POST {sandbox}/sandbox/v1/payments/<payment-id>/pay \
              -H 'content-type: application/json' -d '{{\"outcome\":\"success\"}}'\n\n  \
              Ctrl-C stops everything.\n",
             store = stack.store_url,
             sandbox = stack.sandbox_url,
+            shop_key = mobilepay_e2e::DEMO_API_KEY,
         );
         tokio::signal::ctrl_c().await?;
         drop(stack);

@@ -86,6 +86,7 @@ async fn bench(binary: &Path, streams: usize) -> anyhow::Result<()> {
             format!("sqlite://{}?mode=rwc", data.join("bench.sqlite3").display()),
         )
         .env("SESSIONS_PER_MINUTE", "100000")
+        .env("MERCHANT_API_KEYS", BENCH_API_KEY)
         .env("RECONCILE_EVERY_SECS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -100,6 +101,9 @@ async fn bench(binary: &Path, streams: usize) -> anyhow::Result<()> {
     result
 }
 
+/// The merchant API key the benchmark's backend is configured with.
+const BENCH_API_KEY: &str = "mk_test_bench_streams";
+
 async fn measure(backend: &str, sandbox: &str, pid: u32, streams: usize) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -109,15 +113,21 @@ async fn measure(backend: &str, sandbox: &str, pid: u32, streams: usize) -> anyh
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // One order and session per 100 streams, as the demo store makes them.
+    // One checkout and session per 100 streams, as a shop makes them through the merchant API.
     let mut sessions = Vec::with_capacity(SESSIONS);
-    for _ in 0..SESSIONS {
-        let page = http.get(format!("{backend}/")).send().await?.text().await?;
-        let order_id = page
-            .split_once("order-id=\"")
-            .and_then(|(_, rest)| rest.split_once('"'))
-            .map(|(id, _)| id.to_owned())
-            .context("an order on the store page")?;
+    for n in 0..SESSIONS {
+        let checkout: serde_json::Value = http
+            .post(format!("{backend}/v1/checkouts"))
+            .bearer_auth(BENCH_API_KEY)
+            .json(&serde_json::json!({
+                "amount": 25_000, "description": "bench", "reference": format!("bench-{n}"),
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let order_id = checkout["id"].as_str().context("a checkout id")?.to_owned();
         let session: serde_json::Value = http
             .post(format!("{backend}/checkout/sessions"))
             .json(&serde_json::json!({ "order_id": order_id }))

@@ -1,15 +1,3 @@
--- TEMPORARY: comes from 0003 (checkouts); the lead removes it at merge
-CREATE TABLE events (            -- created by checkouts' migration 0003_merchant_api.sql
-    id          TEXT PRIMARY KEY,      -- evt_…
-    checkout_id TEXT NOT NULL,
-    seq         BIGINT NOT NULL,       -- per-checkout sequence number 1, 2, … (unique with checkout_id)
-    type        TEXT NOT NULL,         -- checkout.paid | checkout.payment_failed | checkout.expired | checkout.canceled | checkout.amount_mismatch (later refund.succeeded | refund.failed)
-    data        TEXT NOT NULL,         -- JSON: the /v1 checkout object after the change
-    created_at  BIGINT NOT NULL        -- Unix seconds
-);
-CREATE INDEX events_by_checkout ON events (checkout_id, seq);
--- END TEMPORARY
-
 -- Notifications to the shop: its webhook endpoints, and one delivery per (event, endpoint),
 -- each retried on its own, with every attempt recorded. Times in milliseconds are Unix ms.
 

@@ -39,6 +39,11 @@ pub struct Config {
     pub reconcile_every: Option<std::time::Duration>,
     /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
     pub notifications: crate::outbox::Settings,
+    /// Merchant API keys from the configuration (`MERCHANT_API_KEYS`), as digests only; valid
+    /// beside those created with `mobilepay-merchant keys create`.
+    pub merchant_api_keys: crate::keys::ConfiguredKeys,
+    /// The shop's name, shown on the hosted pay page.
+    pub merchant_name: String,
 }
 
 impl Config {
@@ -62,9 +67,13 @@ impl Config {
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
             notifications: crate::outbox::Settings::default(),
+            merchant_api_keys: crate::keys::ConfiguredKeys::default(),
+            merchant_name: DEFAULT_MERCHANT_NAME.to_owned(),
         }
     }
 }
+
+pub const DEFAULT_MERCHANT_NAME: &str = "Boutique démo";
 
 /// The command line (`mobilepay-merchant --help`).
 #[derive(Debug, Parser)]
@@ -119,6 +128,18 @@ pub struct Args {
     /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
     #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
     pub webhook_concurrency: usize,
+    /// Merchant API keys (mk_…) accepted on /v1, comma-separated, beside those of
+    /// `mobilepay-merchant keys create` (prefer the environment: flags show in `ps`).
+    #[arg(
+        long,
+        env = "MERCHANT_API_KEYS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    pub merchant_api_keys: String,
+    /// The shop's name, shown on the hosted pay page.
+    #[arg(long, env = "MERCHANT_NAME", default_value = DEFAULT_MERCHANT_NAME)]
+    pub merchant_name: String,
 }
 
 impl Args {
@@ -185,6 +206,10 @@ impl Args {
             concurrency: self.webhook_concurrency,
             ..crate::outbox::Settings::default()
         };
+        let merchant_api_keys = crate::keys::ConfiguredKeys::parse(&self.merchant_api_keys)?;
+        if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
+            bail!("MERCHANT_NAME must be 1 to 100 characters");
+        }
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -199,6 +224,8 @@ impl Args {
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
             notifications,
+            merchant_api_keys,
+            merchant_name: self.merchant_name,
         })
     }
 }
@@ -253,6 +280,14 @@ mod tests {
             .collect();
         assert_eq!(trusted, ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]);
         assert!(!format!("{config:?}").contains("sk_test_demo_merchant"));
+        let keyed = args(&[
+            "--merchant-api-keys",
+            "mk_test_demo_shop,mk_live_0123456789abcdef",
+        ])
+        .into_config()
+        .expect("valid");
+        assert_eq!(keyed.merchant_api_keys.len(), 2);
+        assert!(!format!("{keyed:?}").contains("mk_test_demo_shop"));
     }
 
     #[test]
@@ -269,5 +304,7 @@ mod tests {
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--webhook-timeout-secs", "0"]).contains("WEBHOOK_TIMEOUT_SECS"));
         assert!(error(&["--webhook-concurrency", "0"]).contains("WEBHOOK_CONCURRENCY"));
+        assert!(error(&["--merchant-api-keys", "sk_test_x"]).contains("MERCHANT_API_KEYS"));
+        assert!(error(&["--merchant-name", " "]).contains("MERCHANT_NAME"));
     }
 }

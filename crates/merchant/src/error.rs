@@ -41,18 +41,48 @@ pub enum Error {
     MethodNotAllowed,
     #[error("internal error")]
     Internal,
+    #[error("missing, unknown or revoked API key")]
+    Unauthorized,
+    /// A field or parameter out of its documented bounds; the message says which and how.
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(&'static str),
+    #[error("unknown checkout")]
+    CheckoutNotFound,
+    #[error("the checkout is not open")]
+    CheckoutNotOpen,
+    #[error("the checkout was canceled")]
+    CheckoutCanceled,
+    #[error("the checkout expired")]
+    CheckoutExpired,
+    #[error("an open checkout has this reference with another amount")]
+    ReferenceInUse,
+    #[error("Idempotency-Key is not 1 to 255 visible ASCII characters")]
+    InvalidIdempotencyKey,
+    #[error("Idempotency-Key reused for another request")]
+    IdempotencyKeyReused,
+    #[error("the first request with this Idempotency-Key has not answered yet")]
+    IdempotencyInProgress,
 }
 
 impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::InvalidJson(_) | Error::InvalidOrderId | Error::InvalidWebhook => {
-                StatusCode::BAD_REQUEST
-            }
-            Error::OrderNotFound | Error::SessionNotFound | Error::NotFound => {
-                StatusCode::NOT_FOUND
-            }
-            Error::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Error::InvalidJson(_)
+            | Error::InvalidOrderId
+            | Error::InvalidWebhook
+            | Error::InvalidParameter(_)
+            | Error::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            Error::OrderNotFound
+            | Error::SessionNotFound
+            | Error::NotFound
+            | Error::CheckoutNotFound => StatusCode::NOT_FOUND,
+            Error::InvalidSignature | Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::CheckoutNotOpen
+            | Error::CheckoutCanceled
+            | Error::CheckoutExpired
+            | Error::ReferenceInUse
+            | Error::IdempotencyInProgress => StatusCode::CONFLICT,
+            Error::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Error::ProviderUnavailable | Error::ProviderError(_) => StatusCode::BAD_GATEWAY,
             Error::ProviderBusy { .. } | Error::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -78,6 +108,16 @@ impl Error {
             Error::TooManyRequests { .. } => "TOO_MANY_REQUESTS",
             Error::NotReady => "NOT_READY",
             Error::Database(_) | Error::Internal => "INTERNAL_ERROR",
+            Error::Unauthorized => "UNAUTHORIZED",
+            Error::InvalidParameter(_) => "INVALID_PARAMETER",
+            Error::CheckoutNotFound => "CHECKOUT_NOT_FOUND",
+            Error::CheckoutNotOpen => "CHECKOUT_NOT_OPEN",
+            Error::CheckoutCanceled => "CHECKOUT_CANCELED",
+            Error::CheckoutExpired => "CHECKOUT_EXPIRED",
+            Error::ReferenceInUse => "REFERENCE_IN_USE",
+            Error::InvalidIdempotencyKey => "INVALID_IDEMPOTENCY_KEY",
+            Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Error::IdempotencyInProgress => "IDEMPOTENCY_KEY_IN_PROGRESS",
         }
     }
 
@@ -97,6 +137,26 @@ impl Error {
             Error::TooManyRequests { .. } => "Too many requests; try again shortly",
             Error::NotReady => "Not ready: the database does not answer",
             Error::Database(_) | Error::Internal => "Internal error",
+            Error::Unauthorized => {
+                "A valid merchant API key is required: Authorization: Bearer mk_…"
+            }
+            Error::InvalidParameter(message) => message,
+            Error::CheckoutNotFound => "No checkout has this id",
+            Error::CheckoutNotOpen => "Only an open checkout can be canceled",
+            Error::CheckoutCanceled => "This checkout was canceled: it can no longer be paid",
+            Error::CheckoutExpired => "This checkout expired: it can no longer be paid",
+            Error::ReferenceInUse => {
+                "An open checkout has this reference with another amount; cancel it first"
+            }
+            Error::InvalidIdempotencyKey => {
+                "Idempotency-Key must be 1 to 255 visible ASCII characters"
+            }
+            Error::IdempotencyKeyReused => {
+                "This Idempotency-Key was used for another method, path or body"
+            }
+            Error::IdempotencyInProgress => {
+                "The first request with this Idempotency-Key has not answered yet; retry later"
+            }
         }
     }
 }

@@ -3,14 +3,23 @@
 //! # Layout
 //! - [`config`]: flags and environment, validated at start; secrets redacted.
 //! - [`db`]: SQLite (default) or PostgreSQL, the same migrations.
-//! - [`catalog`]: the products and orders. Amounts come from here, never from a browser.
-//! - [`sessions`]: checkout sessions and their status history, stored; the state machine.
+//! - [`ids`]: every id and capability, random.
+//! - [`checkouts`]: what the merchant asks to be paid (`/v1/checkouts`), stored, and its
+//!   statuses. Amounts come from here, never from a browser.
+//! - [`events`]: every status change of a checkout, recorded in the change's transaction (the
+//!   outbox the notification worker delivers).
+//! - [`keys`]: the merchant's API keys (hashed) and the `/v1` authentication; `keys` CLI.
+//! - [`idempotency`]: `Idempotency-Key` on `/v1` POSTs, in the shared database.
+//! - [`sessions`]: checkout sessions (payment attempts) and their status history, stored; the
+//!   state machine; commit-then-wake.
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
+//! - [`lease`]: work done by one instance at a time (a row of the shared database).
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
 //! - [`outbox`]: events POSTed to the shop's webhook endpoints, each delivery retried on its own.
-//! - [`routes`]: the HTTP surface — checkout sessions and their event streams, the webhook
-//!   receiver, the demo store page and the widget's files, health checks.
+//! - [`routes`]: the HTTP surface — `/v1` and its OpenAPI document, checkout sessions and
+//!   their event streams, the hosted pay page, the webhook receiver, the widget's files,
+//!   health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
 //!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
@@ -18,11 +27,16 @@
 //! to paid or failed, and a status only moves forward; every status a browser sees is read from
 //! the database, after the change that made it was committed.
 
-pub mod catalog;
+pub mod checkouts;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod hub;
+pub mod idempotency;
+pub mod ids;
+pub mod keys;
+pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod reconcile;
@@ -44,7 +58,8 @@ pub struct AppState {
     pub public_url: String,
     pub config: Config,
     pub mobilepay: mobilepay_client::Client,
-    pub catalog: catalog::Catalog,
+    pub checkouts: checkouts::Checkouts,
+    pub keys: keys::Keys,
     pub sessions: sessions::Sessions,
     pub limits: routes::checkout::Limits,
     /// This process's name among the instances sharing the database: it holds leases by it.
@@ -61,14 +76,20 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
     };
     metrics::init();
     let db = db::Db::connect(&config.database_url).await?;
+    let events_committed = Arc::new(tokio::sync::Notify::new());
     Ok(Arc::new(AppState {
-        public_url,
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
-        catalog: catalog::Catalog::demo(),
-        sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
+        checkouts: checkouts::Checkouts::new(db.clone(), &public_url),
+        keys: keys::Keys::new(config.merchant_api_keys.clone(), keys::REQUESTS_PER_SECOND),
+        sessions: sessions::Sessions::new(
+            db,
+            Arc::new(hub::Hub::default()),
+            Arc::clone(&events_committed),
+        ),
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
-        instance: sessions::random_token("instance_", 16),
-        outbox: outbox::Outbox::new(config.notifications.clone())?,
+        instance: ids::instance_name(),
+        outbox: outbox::Outbox::new(config.notifications.clone(), events_committed)?,
+        public_url,
         config,
     }))
 }
@@ -90,13 +111,24 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, state, axum::Router::new(), shutdown).await
+}
+
+/// [`serve`] with `extra` routes beside the backend's own (the demo mounts its store page at
+/// `/` this way; a production deployment mounts none).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    extra: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     tracing::info!(url = %state.public_url, "merchant backend listening");
     let background = spawn_background(&state);
     let stopping = Arc::clone(&state);
     let stopped = Arc::clone(&state);
     let served = axum::serve(
         listener,
-        routes::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        routes::router_with(state, extra).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
@@ -107,9 +139,7 @@ pub async fn serve(
         task.abort();
     }
     // Another instance need not wait for the lease to lapse.
-    if let Err(error) =
-        reconcile::release(&stopped.sessions.db, "reconcile", &stopped.instance).await
-    {
+    if let Err(error) = lease::release(&stopped.sessions.db, "reconcile", &stopped.instance).await {
         tracing::warn!(%error, "reconciliation lease not released");
     }
     // Deliveries this instance had claimed are due again at once, not when the claims lapse.
@@ -132,5 +162,22 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
         tasks.push(tokio::spawn(reconcile::run(Arc::clone(state), every)));
     }
     tasks.push(tokio::spawn(outbox::run(Arc::clone(state))));
+    tasks.push(tokio::spawn(expire_checkouts(Arc::clone(state))));
     tasks
+}
+
+/// How often open checkouts past their expiry are expired (and their event recorded) when
+/// nobody reads them. Every instance sweeps: each expiry is one conditional update, so two
+/// instances cannot both expire one checkout.
+const EXPIRY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn expire_checkouts(state: Arc<AppState>) {
+    let mut ticker = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = state.checkouts.expire_due().await {
+            tracing::warn!(%error, "expiry sweep failed");
+        }
+    }
 }

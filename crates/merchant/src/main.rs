@@ -1,5 +1,6 @@
 //! `mobilepay-merchant`: runs the reference merchant backend. `--help` lists every flag and the
-//! environment variable that can set it instead.
+//! environment variable that can set it instead; `mobilepay-merchant keys --help` the API-key
+//! commands.
 
 use anyhow::Context;
 use clap::Parser;
@@ -7,6 +8,12 @@ use mobilepay_merchant::config::Args;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `mobilepay-merchant keys create|revoke|list`: the API keys, then exit. Before the logger:
+    // standard output is the command's answer (a new key), nothing else.
+    if std::env::args().nth(1).as_deref() == Some("keys") {
+        let keys = mobilepay_merchant::keys::KeysArgs::parse_from(std::env::args().skip(1));
+        return mobilepay_merchant::keys::run_cli(keys).await;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

@@ -6,8 +6,8 @@
 //! One instance at a time reconciles, whichever holds the `reconcile` lease (a row of the shared
 //! database): N instances make the history calls of one, not N times as many against the
 //! merchant's quota (the Marchand tier's 1,000 calls an hour). An instance that stops releases
-//! the lease; if one dies, another takes it over once it lapses. Each pass makes one or a few transaction calls, and only when
-//! some session is waiting.
+//! the lease ([`crate::lease`]); if one dies, another takes it over once it lapses. Each pass
+//! makes one or a few transaction calls, and only when some session is waiting.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use mobilepay_wire::api::TransactionKind;
 use mobilepay_wire::checkout::{Failure, SessionStatus};
 
 use crate::AppState;
+use crate::checkouts::Settlement;
 use crate::db::now;
+use crate::lease;
 
 /// How long after its creation a session's webhook is overdue.
 pub const OVERDUE_AFTER_SECONDS: i64 = 60;
@@ -39,7 +41,7 @@ pub async fn run(state: Arc<AppState>, every: Duration) {
         .max(2);
     loop {
         ticker.tick().await;
-        match lease(&state.sessions.db, "reconcile", &state.instance, term).await {
+        match lease::try_acquire(&state.sessions.db, "reconcile", &state.instance, term).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -53,40 +55,6 @@ pub async fn run(state: Arc<AppState>, every: Duration) {
             Err(error) => tracing::warn!(%error, "reconciliation pass failed"),
         }
     }
-}
-
-/// Takes or renews the lease `name` for `holder`, for `term` seconds; `false` while another
-/// holder's has not lapsed. One statement, so two instances cannot both take it.
-pub async fn lease(
-    db: &crate::db::Db,
-    name: &str,
-    holder: &str,
-    term: i64,
-) -> anyhow::Result<bool> {
-    let at = now();
-    let taken = sqlx::query(
-        "UPDATE leases SET holder = $1, held_until = $2
-         WHERE name = $3 AND (holder = $4 OR held_until < $5)",
-    )
-    .bind(holder)
-    .bind(at.saturating_add(term))
-    .bind(name)
-    .bind(holder)
-    .bind(at)
-    .execute(&db.pool)
-    .await?
-    .rows_affected();
-    Ok(taken == 1)
-}
-
-/// Gives the lease `name` up, if `holder` has it, for another instance to take at once.
-pub async fn release(db: &crate::db::Db, name: &str, holder: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE leases SET held_until = 0 WHERE name = $1 AND holder = $2")
-        .bind(name)
-        .bind(holder)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
 }
 
 /// One pass over the sessions created `overdue_after` seconds ago or earlier; returns how many
@@ -107,8 +75,9 @@ pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize>
     };
     let start_date = time::OffsetDateTime::from_unix_timestamp(oldest - 60)?
         .format(&time::format_description::well_known::Rfc3339)?;
-    // What MOBILE-PAY knows of our payments, newest first.
-    let mut known: HashMap<String, (String, Option<String>)> = HashMap::new();
+    // What MOBILE-PAY knows of our payments, newest first: status, failure code, payer.
+    type Known = (String, Option<String>, Option<String>);
+    let mut known: HashMap<String, Known> = HashMap::new();
     for page in 0..MAX_PAGES {
         let history = state
             .mobilepay
@@ -122,7 +91,10 @@ pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize>
         let count = history.transactions.len();
         for tx in history.transactions {
             if tx.kind == TransactionKind::QrPayment {
-                known.insert(tx.transaction_id, (tx.status, tx.error_code));
+                known.insert(
+                    tx.transaction_id,
+                    (tx.status, tx.error_code, tx.counterparty),
+                );
             }
         }
         if count < PAGE as usize {
@@ -131,16 +103,21 @@ pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize>
     }
     let mut settled = 0;
     for (session_id, payment_id, _) in waiting {
-        let (to, failure) = match known.get(&payment_id) {
-            Some((status, _)) if status == "completed" => (SessionStatus::Paid, None),
-            Some((status, code)) if status == "failed" => {
+        let (to, settlement) = match known.get(&payment_id) {
+            Some((status, _, payer)) if status == "completed" => (
+                SessionStatus::Paid,
+                Settlement::Paid {
+                    payer: payer.clone(),
+                },
+            ),
+            Some((status, code, _)) if status == "failed" => {
                 let code = code
                     .clone()
                     .unwrap_or_else(|| "TRANSACTION_FAILED".to_owned());
                 let message = failure_message(&code).to_owned();
                 (
                     SessionStatus::Failed,
-                    Some(Failure {
+                    Settlement::Failed(Failure {
                         error_code: code,
                         error_message: message,
                     }),
@@ -148,12 +125,17 @@ pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize>
             }
             _ => continue,
         };
-        if state
-            .sessions
-            .finish(&session_id, to, failure)
-            .await?
-            .is_some()
-        {
+        let Some(session) = state.sessions.for_payment(&payment_id).await? else {
+            continue;
+        };
+        let mut tx = state.sessions.db.pool.begin().await?;
+        let changed = state
+            .checkouts
+            .settle_in(&state.sessions, &mut tx, &session, settlement)
+            .await?;
+        let woken: &[&str] = if changed { &[&session_id] } else { &[] };
+        state.sessions.commit_then_wake(tx, woken).await?;
+        if changed {
             tracing::warn!(%session_id, %payment_id, status = to.as_str(), "settled by reconciliation: its webhook never came");
             settled += 1;
         }

@@ -1,4 +1,4 @@
-//! Checkout sessions, stored: one per payment attempt of an order, with the history of its
+//! Checkout sessions, stored: one per payment attempt of a checkout, with the history of its
 //! statuses (`session_events`), which is what every status a browser sees is read from.
 //!
 //! A status moves only forward — `awaiting_payment` → `paid` | `failed` | `expired` — so a late
@@ -7,9 +7,10 @@
 //! it (or across a small clock difference between the two servers). Every change bumps the
 //! session's sequence number, the SSE `id` of its event.
 //!
-//! After a change commits, [`Hub`](crate::hub::Hub) wakes the streams that follow the session,
-//! in this process and (through PostgreSQL `NOTIFY`) in every other; a woken stream reads what
-//! it has not sent from the database.
+//! After a change commits ([`Sessions::commit_then_wake`], the one place that does both),
+//! [`Hub`](crate::hub::Hub) wakes the streams that follow the session, in this process and
+//! (through PostgreSQL `NOTIFY`) in every other; a woken stream reads what it has not sent
+//! from the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use mobilepay_wire::checkout::{Failure, SessionStatus, StatusEvent};
 use tokio::sync::{OwnedMutexGuard, watch};
 
-use crate::catalog::Order;
 use crate::db::{Backend, Db, now};
 use crate::hub::Hub;
+use crate::ids;
 
 /// One checkout session as stored. Everything but the status is fixed at creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +28,8 @@ pub struct Session {
     pub id: String,
     /// The capability: whoever holds it may read this session's status, nobody else.
     pub token: String,
-    pub order_id: String,
+    /// The checkout this session is a payment attempt of.
+    pub checkout_id: String,
     pub amount: u64,
     pub description: String,
     pub payment_id: String,
@@ -48,7 +50,10 @@ pub struct Versioned {
 /// What a new session is made of; the store adds the id, capability and status.
 #[derive(Debug)]
 pub struct NewSession {
-    pub order: Order,
+    pub checkout_id: String,
+    /// The checkout's, never a browser's.
+    pub amount: u64,
+    pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
     pub expires_at: i64,
@@ -57,9 +62,9 @@ pub struct NewSession {
 /// Why a session could not be inserted.
 #[derive(Debug, thiserror::Error)]
 pub enum InsertError {
-    /// Another instance created the order's open session first.
-    #[error("the order already has an open session")]
-    OrderHasOpenSession,
+    /// Another instance created the checkout's open session first.
+    #[error("the checkout already has an open session")]
+    CheckoutHasOpenSession,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -80,7 +85,7 @@ fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
     })
 }
 
-const SESSION_COLUMNS: &str = "id, token, order_id, amount, description, payment_id, qr_payload, \
+const SESSION_COLUMNS: &str = "id, token, checkout_id, amount, description, payment_id, qr_payload, \
      expires_at, status, failure_code, failure_message, seq";
 
 type SessionRow = (
@@ -102,7 +107,7 @@ fn from_row(row: SessionRow) -> Session {
     let (
         id,
         token,
-        order_id,
+        checkout_id,
         amount,
         description,
         payment_id,
@@ -124,7 +129,7 @@ fn from_row(row: SessionRow) -> Session {
         },
         id,
         token,
-        order_id,
+        checkout_id,
         amount: u64::try_from(amount).unwrap_or_default(),
         description,
         payment_id,
@@ -140,7 +145,7 @@ impl Session {
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 
-    /// Whether a shopper coming back to this order should be shown this session again rather
+    /// Whether a shopper coming back to this checkout should be shown this session again rather
     /// than a new payment: it can still be paid, or it was paid.
     pub fn resumable(&self, now: i64) -> bool {
         match self.current.event.status {
@@ -156,69 +161,77 @@ impl Session {
 pub struct Sessions {
     pub db: Db,
     pub hub: Arc<Hub>,
-    /// Serializes session creation per order within this process, so that two tabs of one
+    /// Serializes session creation per checkout within this process, so that two tabs of one
     /// shopper do not create two payments; across instances the unique index does.
     creating: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     stopping: watch::Sender<bool>,
+    /// The notification worker's wake-up: a commit may have recorded events for it to deliver.
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
-/// Held while an order's session is being created.
+/// Held while a checkout's session is being created.
 #[derive(Debug)]
-pub struct OrderLock<'a> {
+pub struct CheckoutLock<'a> {
     sessions: &'a Sessions,
-    order_id: String,
+    checkout_id: String,
     _guard: OwnedMutexGuard<()>,
 }
 
-impl Drop for OrderLock<'_> {
+impl Drop for CheckoutLock<'_> {
     fn drop(&mut self) {
         let mut creating = self
             .sessions
             .creating
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Ours and the map's: nobody else waits on this order, so forget its lock.
+        // Ours and the map's: nobody else waits on this checkout, so forget its lock.
         if creating
-            .get(&self.order_id)
+            .get(&self.checkout_id)
             .is_some_and(|lock| Arc::strong_count(lock) <= 2)
         {
-            creating.remove(&self.order_id);
+            creating.remove(&self.checkout_id);
         }
     }
 }
 
 impl Sessions {
-    pub fn new(db: Db, hub: Arc<Hub>) -> Self {
+    /// `events_committed` is notified after every commit of [`Sessions::commit_then_wake`]:
+    /// the notification worker ([`Outbox`](crate::outbox::Outbox)) holds the same `Notify`.
+    pub fn new(db: Db, hub: Arc<Hub>, events_committed: Arc<tokio::sync::Notify>) -> Self {
         Sessions {
             db,
             hub,
             creating: Mutex::new(HashMap::new()),
             stopping: watch::Sender::new(false),
+            events_committed,
         }
     }
 
-    pub async fn lock_order(&self, order_id: &str) -> OrderLock<'_> {
+    pub async fn lock_checkout(&self, checkout_id: &str) -> CheckoutLock<'_> {
         let lock = {
             let mut creating = self
                 .creating
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(creating.entry(order_id.to_owned()).or_default())
+            Arc::clone(creating.entry(checkout_id.to_owned()).or_default())
         };
-        OrderLock {
+        CheckoutLock {
             sessions: self,
-            order_id: order_id.to_owned(),
+            checkout_id: checkout_id.to_owned(),
             _guard: lock.lock_owned().await,
         }
     }
 
-    /// The order's latest session, expiry applied.
-    pub async fn latest_for_order(&self, order_id: &str) -> Result<Option<Session>, sqlx::Error> {
+    /// The checkout's latest session, expiry applied.
+    pub async fn latest_for_checkout(
+        &self,
+        checkout_id: &str,
+    ) -> Result<Option<Session>, sqlx::Error> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE order_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE checkout_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
         );
         let row: Option<SessionRow> = sqlx::query_as(&sql)
-            .bind(order_id)
+            .bind(checkout_id)
             .fetch_optional(&self.db.pool)
             .await?;
         self.fresh(row.map(from_row)).await
@@ -227,11 +240,11 @@ impl Sessions {
     /// Stores a new session and its first status, `awaiting_payment` (sequence 1).
     pub async fn insert(&self, new: NewSession) -> Result<Session, InsertError> {
         let session = Session {
-            id: random_token("cs_", 20),
-            token: random_token("", 32),
-            order_id: new.order.id,
-            amount: new.order.amount,
-            description: new.order.description,
+            id: ids::session_id(),
+            token: ids::capability(),
+            checkout_id: new.checkout_id,
+            amount: new.amount,
+            description: new.description,
             payment_id: new.payment_id.clone(),
             qr_payload: new.qr_payload,
             expires_at: new.expires_at,
@@ -247,12 +260,12 @@ impl Sessions {
         let at = now();
         let mut tx = self.db.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO sessions (id, token, order_id, amount, description, payment_id, qr_payload, expires_at, status, seq, created_at)
+            "INSERT INTO sessions (id, token, checkout_id, amount, description, payment_id, qr_payload, expires_at, status, seq, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'awaiting_payment', 1, $9)",
         )
         .bind(&session.id)
         .bind(&session.token)
-        .bind(&session.order_id)
+        .bind(&session.checkout_id)
         .bind(i64::try_from(session.amount).unwrap_or(i64::MAX))
         .bind(&session.description)
         .bind(&session.payment_id)
@@ -263,7 +276,7 @@ impl Sessions {
         .await;
         match inserted {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(InsertError::OrderHasOpenSession);
+                return Err(InsertError::CheckoutHasOpenSession);
             }
             other => other?,
         };
@@ -326,10 +339,12 @@ impl Sessions {
         let changed = self
             .finish_in(&mut tx, session_id, to, failure, None)
             .await?;
-        tx.commit().await?;
-        if changed.is_some() {
-            self.hub.wake(session_id);
-        }
+        let woken: &[&str] = if changed.is_some() {
+            &[session_id]
+        } else {
+            &[]
+        };
+        self.commit_then_wake(tx, woken).await?;
         Ok(changed)
     }
 
@@ -411,11 +426,29 @@ impl Sessions {
                 Some(now()),
             )
             .await?;
-        tx.commit().await?;
-        if changed.is_some() {
-            self.hub.wake(session_id);
-        }
+        let woken: &[&str] = if changed.is_some() {
+            &[session_id]
+        } else {
+            &[]
+        };
+        self.commit_then_wake(tx, woken).await?;
         Ok(changed.is_some())
+    }
+
+    /// Commits `tx`, then wakes the streams of the `changed` sessions and the notification
+    /// worker — in that order: a stream woken before the commit could read the old status and go
+    /// back to sleep. (Waking the worker when `tx` recorded no event costs it one empty look.)
+    pub async fn commit_then_wake(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
+        changed: &[impl AsRef<str>],
+    ) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        for session_id in changed {
+            self.hub.wake(session_id.as_ref());
+        }
+        self.events_committed.notify_one();
+        Ok(())
     }
 
     /// The session's statuses after `seq`, oldest first.
@@ -459,17 +492,4 @@ impl Sessions {
             let _ = rx.wait_for(|stopping| *stopping).await;
         }
     }
-}
-
-/// `prefix` and `bytes` random bytes in lower-case hex: 16 bytes and more are unguessable.
-pub fn random_token(prefix: &str, bytes: usize) -> String {
-    use rand::RngCore;
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    let mut out = String::with_capacity(prefix.len() + 2 * bytes);
-    out.push_str(prefix);
-    for b in buf {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
 }

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use futures_util::{Stream, StreamExt};
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
-use mobilepay_merchant::catalog::Order;
+use mobilepay_merchant::checkouts::{Checkout, Created, NewCheckout};
 use mobilepay_merchant::{AppState, Config};
 use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
 use mobilepay_wire::checkout::{CheckoutSession, SessionStatus, StatusEvent};
@@ -21,6 +21,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+mod common;
+use common::TestPostgres;
 
 /// How long a test waits for something that should happen at once before failing.
 const PROMPTLY: Duration = Duration::from_secs(5);
@@ -35,7 +38,7 @@ struct TestApp {
     address: String,
     /// The sandbox, `http://127.0.0.1:<port>`.
     sandbox: String,
-    /// The backend's state, shared with its router: tests place orders through its catalog.
+    /// The backend's state, shared with its router: tests create checkouts through its store.
     state: Arc<AppState>,
     http: reqwest::Client,
     /// Dropping it shuts the backend down (ending its open event streams).
@@ -115,18 +118,9 @@ fn merchant_config(sandbox_url: &str) -> Config {
 }
 
 impl TestApp {
-    /// An order for the demo product (25 000 FCFA), as the store page places it.
-    async fn place_order(&self) -> Order {
-        let product = self
-            .state
-            .catalog
-            .product("pagne-wax")
-            .expect("the demo product");
-        self.state
-            .catalog
-            .place_order(&self.state.sessions.db, product)
-            .await
-            .expect("the order is stored")
+    /// An open checkout of 25 000 FCFA, as a shop creates it through `/v1/checkouts`.
+    async fn place_order(&self) -> Checkout {
+        place_order_in(&self.state).await
     }
 
     async fn post_session(&self, body: &Value) -> reqwest::Response {
@@ -686,7 +680,7 @@ async fn a_payment_with_an_unreadable_expiry_is_a_provider_error() {
     assert!(
         app.state
             .sessions
-            .latest_for_order(&order.id)
+            .latest_for_checkout(&order.id)
             .await
             .expect("the database answers")
             .is_none(),
@@ -1068,29 +1062,12 @@ async fn metrics_fail_instead_of_answering_zeros_when_the_database_does_not_answ
 }
 
 #[tokio::test]
-async fn the_store_page_embeds_the_widget_for_a_fresh_order_under_a_strict_csp() {
+async fn a_production_backend_serves_no_demo_store_page() {
     let app = spawn_app().await;
 
     let response = app.get(&format!("{}/", app.address)).await;
 
-    assert_eq!(response.status(), StatusCode::OK);
-    let csp = response
-        .headers()
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(csp.contains("default-src 'self'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline"), "{csp}");
-    let html = response.text().await.expect("a page");
-    assert!(html.contains("25\u{202f}000\u{a0}FCFA"));
-    let order_id = html
-        .split_once(r#"<mobilepay-checkout order-id=""#)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(id, _)| id.to_owned())
-        .expect("the widget's order-id");
-    let session = app.create_session(&order_id).await;
-    assert_eq!(session.amount, 25_000);
+    assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 }
 
 #[tokio::test]
@@ -1105,28 +1082,25 @@ async fn run_serves_the_backend_until_its_shutdown_future_completes() {
         },
     ));
     let (listener, address) = bind().await;
+    let mut config = merchant_config(&sandbox_url);
+    config.merchant_api_keys =
+        mobilepay_merchant::keys::ConfiguredKeys::new(&["mk_test_run_serves"]).expect("a key");
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(mobilepay_merchant::run(
-        listener,
-        merchant_config(&sandbox_url),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let server = tokio::spawn(mobilepay_merchant::run(listener, config, async {
+        let _ = stopped.await;
+    }));
     let http = reqwest::Client::new();
-    let html = http
-        .get(format!("{address}/"))
+    let checkout: Value = http
+        .post(format!("{address}/v1/checkouts"))
+        .bearer_auth("mk_test_run_serves")
+        .json(&json!({"amount": 25_000, "description": "Pagne", "reference": "order-run"}))
         .send()
         .await
         .expect("the backend answers")
-        .text()
+        .json()
         .await
-        .expect("the store page");
-    let order_id = html
-        .split_once(r#"order-id=""#)
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(id, _)| id.to_owned())
-        .expect("the widget's order-id");
+        .expect("a checkout");
+    let order_id = checkout["id"].as_str().expect("the checkout's id");
     let session: CheckoutSession = http
         .post(format!("{address}/checkout/sessions"))
         .json(&json!({"order_id": order_id}))
@@ -1342,16 +1316,25 @@ async fn advance_sandbox_clock(sandbox: &str, seconds: u64) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-async fn place_order_in(state: &AppState) -> Order {
-    let product = state
-        .catalog
-        .product("pagne-wax")
-        .expect("the demo product");
-    state
-        .catalog
-        .place_order(&state.sessions.db, product)
+async fn place_order_in(state: &AppState) -> Checkout {
+    let new = NewCheckout::parse(mobilepay_wire::merchant::CreateCheckout {
+        amount: 25_000,
+        description: "Pagne wax 6 yards".to_owned(),
+        reference: mobilepay_merchant::ids::random_token("order-", 8),
+        metadata: None,
+        expires_in: Some(3600),
+        return_url: None,
+    })
+    .expect("a valid checkout");
+    match state
+        .checkouts
+        .create(new)
         .await
-        .expect("the order is stored")
+        .expect("the checkout is stored")
+    {
+        Created::New(checkout) => checkout,
+        Created::Existing(checkout) => panic!("a fresh reference had a checkout: {checkout:?}"),
+    }
 }
 
 /// Reads `status` events until one is final, waiting at most [`PROMPTLY`] for each.
@@ -1411,7 +1394,7 @@ async fn a_restart_mid_payment_loses_nothing() {
 /// once it has lapsed.
 async fn one_instance_at_a_time_holds_the_reconciliation_lease(url: &str) {
     use mobilepay_merchant::db::Db;
-    use mobilepay_merchant::reconcile::lease;
+    use mobilepay_merchant::lease::try_acquire as lease;
     let (a, b) = (
         Db::connect(url).await.expect("instance A's database"),
         Db::connect(url).await.expect("instance B's database"),
@@ -1461,7 +1444,7 @@ async fn an_instance_that_stops_gives_the_reconciliation_lease_up() {
         .await
         .expect("another instance's database");
     assert!(
-        !mobilepay_merchant::reconcile::lease(&other, "reconcile", "B", 60)
+        !mobilepay_merchant::lease::try_acquire(&other, "reconcile", "B", 60)
             .await
             .expect("read")
     );
@@ -1470,124 +1453,10 @@ async fn an_instance_that_stops_gives_the_reconciliation_lease_up() {
     server.await.expect("joins").expect("stops cleanly");
 
     assert!(
-        mobilepay_merchant::reconcile::lease(&other, "reconcile", "B", 60)
+        mobilepay_merchant::lease::try_acquire(&other, "reconcile", "B", 60)
             .await
             .expect("read")
     );
-}
-
-/// A PostgreSQL server of its own in a temporary folder, stopped on drop.
-struct TestPostgres {
-    dir: tempfile::TempDir,
-    bin: std::path::PathBuf,
-    port: u16,
-    as_postgres_user: bool,
-}
-
-impl TestPostgres {
-    fn start() -> TestPostgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| {
-                versions
-                    .filter_map(Result::ok)
-                    .map(|v| v.path().join("bin"))
-                    .filter(|bin| bin.join("initdb").exists())
-                    .max()
-            })
-            .expect(
-                "PostgreSQL's server (Debian's postgresql package; `cargo xtask test` installs it)",
-            );
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        // initdb refuses to run as root: run the server as `postgres` then.
-        let as_postgres_user = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let pg = TestPostgres {
-            dir,
-            bin,
-            port,
-            as_postgres_user,
-        };
-        if as_postgres_user {
-            let status = std::process::Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(pg.dir.path())
-                .status()
-                .expect("chown");
-            assert!(status.success());
-        }
-        let data = pg.dir.path().join("data");
-        pg.run(
-            "initdb",
-            &[
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-D",
-                &data.display().to_string(),
-            ],
-        );
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            pg.dir.path().display()
-        );
-        // `-l`: the server writes its log there, not into our pipes (which would never close).
-        let log = pg.dir.path().join("log").display().to_string();
-        pg.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &data.display().to_string(),
-                "-o",
-                &options,
-                "-l",
-                &log,
-                "-w",
-                "-s",
-                "start",
-            ],
-        );
-        pg
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let output = if self.as_postgres_user {
-            std::process::Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            std::process::Command::new(&program).args(args).output()
-        }
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-        assert!(
-            output.status.success(),
-            "{tool} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for TestPostgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = std::panic::catch_unwind(|| {
-            self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-s", "stop"]);
-        });
-    }
 }
 
 #[tokio::test]

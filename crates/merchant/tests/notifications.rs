@@ -66,6 +66,8 @@ async fn start(database_url: &str, settings: Settings) -> Backend {
     config.database_url = database_url.to_owned();
     config.reconcile_every = None;
     config.notifications = settings;
+    config.merchant_api_keys =
+        mobilepay_merchant::keys::ConfiguredKeys::new(&["mk_test_demo_shop"]).expect("a valid key");
     let state = mobilepay_merchant::state(&listener, config)
         .await
         .expect("a merchant state");
@@ -185,7 +187,7 @@ impl Backend {
 
 /// Inserts an event as the checkout code does (a row of `events`), and wakes the worker.
 async fn insert_event(state: &AppState, checkout_id: &str, seq: i64, kind: &str) -> String {
-    let id = mobilepay_merchant::sessions::random_token("evt_", 12);
+    let id = mobilepay_merchant::ids::random_token("evt_", 12);
     let data = json!({
         "id": checkout_id, "status": kind.trim_start_matches("checkout."), "amount": 25000,
         "currency": "FCFA", "reference": format!("order-{checkout_id}"),
@@ -764,8 +766,10 @@ async fn deleting_an_endpoint_cancels_its_pending_deliveries() {
     let marker = Receiver::start(ok).await;
     app.endpoint(&marker.url, &["*"]).await;
     let started = Instant::now();
+    let mut seq = 0;
     while started.elapsed() < Duration::from_millis(800) {
-        let again = insert_event(&app.state, "chk_marker", 1, "checkout.paid").await;
+        seq += 1;
+        let again = insert_event(&app.state, "chk_marker", seq, "checkout.paid").await;
         marker.wait_for(&again, 1).await;
     }
     assert!(shop.of(&event_id).len() <= tried + 1, "no more attempts");

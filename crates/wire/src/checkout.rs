@@ -7,12 +7,19 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /checkout/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateSession {
+    /// The checkout's id (`chk_…`), as the merchant API answered it.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$")
+    )]
     pub order_id: String,
 }
 
 /// Where a checkout session stands. Moves only forward: `awaiting_payment` → one final status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     AwaitingPayment,
@@ -40,6 +47,7 @@ impl SessionStatus {
 
 /// Why a payment failed, as MOBILE-PAY reported it (`INSUFFICIENT_FUNDS`, "Solde insuffisant").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Failure {
     pub error_code: String,
     pub error_message: String,
@@ -47,6 +55,7 @@ pub struct Failure {
 
 /// The answer to `POST /checkout/sessions`: all the widget needs to show and follow a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckoutSession {
     pub session_id: String,
     pub order_id: String,
@@ -72,6 +81,7 @@ pub struct CheckoutSession {
 /// One status of a session: the `data` of each `status` event on the stream, and the body of the
 /// status URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusEvent {
     pub status: SessionStatus,
     pub payment_id: String,

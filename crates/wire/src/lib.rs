@@ -4,6 +4,7 @@
 //!   shopper-simulation calls.
 //! - [`webhook`]: MOBILE-PAY's webhook bodies, exactly the seed's shapes.
 //! - [`checkout`]: the protocol between the widget and the merchant backend.
+//! - [`merchant`]: the merchant API (`/v1`): checkouts and the events delivered about them.
 //! - [`ApiError`]: the one error body every server of the product answers with.
 //!
 //! Architecture invariant: this crate depends on serde alone, does no I/O and builds for wasm32.
@@ -11,6 +12,7 @@
 
 pub mod api;
 pub mod checkout;
+pub mod merchant;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

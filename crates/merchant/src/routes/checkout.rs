@@ -1,4 +1,4 @@
-//! Checkout sessions for the widget: create or resume one for an order, read its status, follow
+//! Checkout sessions for the widget: create or resume one for a checkout, read its status, follow
 //! it as Server-Sent Events.
 
 use std::convert::Infallible;
@@ -18,6 +18,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use mobilepay_wire::api::CreateQrPayment;
 use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
+use mobilepay_wire::merchant::CheckoutStatus;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -100,8 +101,25 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> I
     client
 }
 
-/// `POST /checkout/sessions` `{"order_id"}`: resumes the order's session if it can still be paid
-/// (or was paid), otherwise creates a payment with MOBILE-PAY for the order's amount.
+#[utoipa::path(
+    post,
+    path = "/checkout/sessions",
+    tag = "widget",
+    request_body = CreateSession,
+    responses(
+        (status = 201, description = "A new session: a new MOBILE-PAY payment for the checkout's amount", body = CheckoutSession),
+        (status = 200, description = "The checkout's session that can still be paid, or was paid", body = CheckoutSession),
+        (status = 400, description = "INVALID_JSON, INVALID_ORDER_ID (1 to 64 letters, digits, '-' or '_')", body = mobilepay_wire::ApiError),
+        (status = 404, description = "ORDER_NOT_FOUND: no checkout has this id", body = mobilepay_wire::ApiError),
+        (status = 409, description = "CHECKOUT_CANCELED, CHECKOUT_EXPIRED: it can no longer be paid; CHECKOUT_NOT_OPEN", body = mobilepay_wire::ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: SESSIONS_PER_MINUTE for this address (with Retry-After)", body = mobilepay_wire::ApiError),
+        (status = 502, description = "PAYMENT_PROVIDER_UNAVAILABLE, PAYMENT_PROVIDER_ERROR", body = mobilepay_wire::ApiError),
+        (status = 503, description = "PAYMENT_PROVIDER_BUSY (with Retry-After)", body = mobilepay_wire::ApiError),
+    )
+)]
+/// `POST /checkout/sessions` `{"order_id": "chk_…"}`: resumes the checkout's session if it can
+/// still be paid (or was paid), otherwise creates a payment with MOBILE-PAY for the checkout's
+/// amount. A canceled or expired checkout gets no new payment.
 pub async fn create(
     State(state): State<Arc<AppState>>,
     extensions: axum::http::Extensions,
@@ -117,23 +135,29 @@ pub async fn create(
     if !valid_order_id(&body.order_id) {
         return Err(Error::InvalidOrderId);
     }
-    let db = &state.sessions.db;
-    let order = state
-        .catalog
-        .order(db, &body.order_id)
+    let checkout = state
+        .checkouts
+        .get(&body.order_id)
         .await?
         .ok_or(Error::OrderNotFound)?;
-    let _creating = state.sessions.lock_order(&order.id).await;
-    if let Some(session) = state.sessions.latest_for_order(&order.id).await?
+    let _creating = state.sessions.lock_checkout(&checkout.id).await;
+    if let Some(session) = state.sessions.latest_for_checkout(&checkout.id).await?
         && session.resumable(now())
     {
         return Ok((StatusCode::OK, Json(wire(&state, &session))));
     }
+    match checkout.status {
+        CheckoutStatus::Open if checkout.payable(now()) => {}
+        CheckoutStatus::Canceled => return Err(Error::CheckoutCanceled),
+        // Paid by a session that is no longer the latest: nothing more to pay.
+        CheckoutStatus::Paid => return Err(Error::CheckoutNotOpen),
+        CheckoutStatus::Open | CheckoutStatus::Expired => return Err(Error::CheckoutExpired),
+    }
     let payment = state
         .mobilepay
         .create_qr_payment(&CreateQrPayment {
-            amount: order.amount,
-            description: order.description.clone(),
+            amount: checkout.amount,
+            description: checkout.description.clone(),
             merchant_id: state.config.merchant_id.clone(),
         })
         .await?;
@@ -141,28 +165,31 @@ pub async fn create(
         tracing::error!(expires_at = %payment.expires_at, "MOBILE-PAY sent an unreadable expiry");
         Error::ProviderError("unreadable expires_at".into())
     })?;
-    let order_id = order.id.clone();
     let inserted = state
         .sessions
         .insert(NewSession {
-            order,
+            checkout_id: checkout.id.clone(),
+            amount: checkout.amount,
+            description: checkout.description.clone(),
             payment_id: payment.payment_id,
             qr_payload: payment.qr_code,
-            expires_at: expires_at.unix_timestamp(),
+            // The session must not outlive its checkout: past the checkout's expiry, its
+            // payment would pay nothing the merchant still sells.
+            expires_at: expires_at.unix_timestamp().min(checkout.expires_at),
         })
         .await;
     match inserted {
         Ok(session) => {
             metrics::counter!(crate::metrics::SESSIONS_CREATED).increment(1);
-            tracing::info!(session_id = %session.id, payment_id = %session.payment_id, "checkout session created");
+            tracing::info!(session_id = %session.id, checkout_id = %checkout.id, payment_id = %session.payment_id, "checkout session created");
             Ok((StatusCode::CREATED, Json(wire(&state, &session))))
         }
-        // Another instance won the race for this order: show its session. The payment made
+        // Another instance won the race for this checkout: show its session. The payment made
         // here is never shown and expires unpaid.
-        Err(InsertError::OrderHasOpenSession) => {
+        Err(InsertError::CheckoutHasOpenSession) => {
             let session = state
                 .sessions
-                .latest_for_order(&order_id)
+                .latest_for_checkout(&checkout.id)
                 .await?
                 .ok_or(Error::Internal)?;
             Ok((StatusCode::OK, Json(wire(&state, &session))))
@@ -187,7 +214,7 @@ fn wire(state: &AppState, session: &Session) -> CheckoutSession {
         .unwrap_or_default();
     CheckoutSession {
         session_id: session.id.clone(),
-        order_id: session.order_id.clone(),
+        order_id: session.checkout_id.clone(),
         status: session.current.event.status,
         amount: session.amount,
         currency: mobilepay_wire::CURRENCY.to_owned(),
@@ -215,6 +242,19 @@ async fn authorized(state: &AppState, id: &str, cap: &Capability) -> Result<Sess
         .ok_or(Error::SessionNotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/checkout/sessions/{session_id}/status",
+    tag = "widget",
+    params(
+        ("session_id" = String, Path, description = "The session's id (cs_…)"),
+        ("token" = String, Query, description = "The session's capability, from its status_url"),
+    ),
+    responses(
+        (status = 200, description = "The current status", body = StatusEvent),
+        (status = 404, description = "SESSION_NOT_FOUND: unknown session or wrong capability (alike)", body = mobilepay_wire::ApiError),
+    )
+)]
 /// `GET /checkout/sessions/{id}/status?token=…`: the current status, for polling clients.
 pub async fn status(
     State(state): State<Arc<AppState>>,
@@ -225,6 +265,21 @@ pub async fn status(
     Ok(Json(session.current.event))
 }
 
+#[utoipa::path(
+    get,
+    path = "/checkout/sessions/{session_id}/events",
+    tag = "widget",
+    params(
+        ("session_id" = String, Path, description = "The session's id (cs_…)"),
+        ("token" = String, Query, description = "The session's capability, from its events_url"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "The last event received: the stream resumes after it"),
+    ),
+    responses(
+        (status = 200, description = "text/event-stream of `status` events, each a StatusEvent whose SSE id is the session's sequence number; ends after a final status", content_type = "text/event-stream", body = StatusEvent),
+        (status = 204, description = "Nothing left to send after Last-Event-ID: EventSource stops"),
+        (status = 404, description = "SESSION_NOT_FOUND", body = mobilepay_wire::ApiError),
+    )
+)]
 /// `GET /checkout/sessions/{id}/events?token=…`: each a `status` event whose `id` is the
 /// session's sequence number. A new subscriber gets the current status, then every change; one
 /// that reconnects with `Last-Event-ID` gets every status after that id from the database, then

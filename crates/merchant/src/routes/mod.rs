@@ -2,8 +2,10 @@
 
 pub mod checkout;
 pub mod notifications;
-pub mod store;
+pub mod pay;
+pub mod v1;
 pub mod webhooks;
+mod widget_doc;
 
 use std::sync::Arc;
 
@@ -17,9 +19,13 @@ use crate::error::Error;
 
 /// All routes over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] and `extra` routes (the demo's store page).
+pub fn router_with(state: Arc<AppState>, extra: Router) -> Router {
+    let cors = cors(&state.config.allowed_origins);
     let mut router = Router::new()
-        .route("/", get(store::page))
-        .route("/store.css", get(store::stylesheet))
         .route("/checkout/sessions", post(checkout::create))
         .route(
             "/checkout/sessions/{session_id}/status",
@@ -29,18 +35,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/checkout/sessions/{session_id}/events",
             get(checkout::events),
         )
+        .merge(v1::router(&state))
+        .route("/pay/pay.css", get(pay::stylesheet))
+        .route("/pay/pay.js", get(pay::script))
+        .route("/pay/{checkout_id}", get(pay::show))
         .route("/webhooks/mobilepay", post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
-    // NOTIFY (temporary): until checkouts' `/v1` router lands, the notification routes (whose
-    // paths start with /v1) are merged here; the lead merges them into that router instead.
-    router = router.merge(notifications::routes().split_for_parts().0);
     if let Some(dir) = &state.config.widget_dir {
         router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
     }
-    let cors = cors(&state.config.allowed_origins);
     router
+        .with_state(state)
+        .merge(extra)
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         // Session URLs carry a capability: never hand them to another site through Referer.
@@ -74,7 +82,6 @@ pub fn router(state: Arc<AppState>) -> Router {
                 axum::response::IntoResponse::into_response(Error::Internal)
             },
         ))
-        .with_state(state)
 }
 
 /// `/readyz`: ready when the database answers.
@@ -90,7 +97,8 @@ async fn readyz(
 
 /// Cross-origin access to the checkout API, for the configured origins only (the widget on a
 /// merchant's page served from another origin than this backend). No credentials: a session's
-/// access rides in its URL.
+/// access rides in its URL. Never on `/v1`: browsers never reach the merchant API, and no page
+/// may read its answers.
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> = origins
@@ -98,7 +106,9 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(AllowOrigin::predicate(move |origin, request| {
+            origins.contains(origin) && !request.uri.path().starts_with("/v1/")
+        }))
         .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
         .allow_headers([
             header::CONTENT_TYPE,

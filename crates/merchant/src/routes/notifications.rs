@@ -23,8 +23,8 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::db::now;
 use crate::error::ApiJson;
+use crate::ids::random_token;
 use crate::outbox::{EVENT_TYPES, Secret, now_ms, rfc3339, rfc3339_ms, wants};
-use crate::sessions::random_token;
 
 /// Webhook endpoints a shop may have at once.
 pub const MAX_ENDPOINTS: i64 = 16;
@@ -227,9 +227,13 @@ fn check_events(events: &[EventType]) -> Result<Vec<String>, NotifyError> {
     responses(
         (status = 201, description = "Created; `secret` is shown this once", body = CreatedEndpoint),
         (status = 400, description = "Malformed JSON (INVALID_JSON), or a `url` or `events` out of range (INVALID_PARAMETER)", body = ApiError),
-        (status = 409, description = "Already 16 endpoints (TOO_MANY_WEBHOOK_ENDPOINTS)", body = ApiError),
+        (status = 409, description = "Already 16 endpoints (TOO_MANY_WEBHOOK_ENDPOINTS), or IDEMPOTENCY_KEY_IN_PROGRESS", body = ApiError),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn create_endpoint(
     State(state): State<Arc<AppState>>,
@@ -284,8 +288,11 @@ pub async fn create_endpoint(
     tag = "notifications",
     responses(
         (status = 200, description = "Every endpoint (at most 16)", body = EndpointList),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn list_endpoints(
     State(state): State<Arc<AppState>>,
@@ -321,8 +328,11 @@ pub async fn list_endpoints(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such endpoint, or already deleted (WEBHOOK_ENDPOINT_NOT_FOUND)", body = ApiError),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn delete_endpoint(
     State(state): State<Arc<AppState>>,
@@ -446,8 +456,11 @@ const EVENT_COLUMNS: &str = "id, type, created_at, seq, checkout_id, data";
     responses(
         (status = 200, description = "A page of events", body = EventList),
         (status = 400, description = "`limit` not 1 – 100, or a `cursor` this API did not give (INVALID_PARAMETER)", body = ApiError),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn list_events(
     State(state): State<Arc<AppState>>,
@@ -535,8 +548,11 @@ pub async fn list_events(
     responses(
         (status = 200, body = Event),
         (status = 404, description = "EVENT_NOT_FOUND", body = ApiError),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn get_event(
     State(state): State<Arc<AppState>>,
@@ -556,8 +572,13 @@ pub async fn get_event(
     responses(
         (status = 202, description = "Redelivery scheduled: the event, its deliveries pending", body = Event),
         (status = 404, description = "EVENT_NOT_FOUND", body = ApiError),
+        (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
+        (status = 409, description = "IDEMPOTENCY_KEY_IN_PROGRESS: a request with this Idempotency-Key is still running", body = ApiError),
+        (status = 422, description = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request", body = ApiError),
+        (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
-    )
+    ),
+    security(("bearer" = []))
 )]
 pub async fn redeliver(
     State(state): State<Arc<AppState>>,

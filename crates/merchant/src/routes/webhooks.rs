@@ -9,11 +9,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use mobilepay_client::webhook::VerifyError;
-use mobilepay_wire::checkout::{Failure, SessionStatus};
+use mobilepay_wire::checkout::Failure;
 use mobilepay_wire::webhook::EventKind;
 use serde_json::json;
 
 use crate::AppState;
+use crate::checkouts::Settlement;
 use crate::db::now;
 use crate::error::Error;
 
@@ -43,16 +44,19 @@ pub async fn receive(
         .and_then(|v| v.to_str().ok())
         .ok_or(Error::InvalidSignature)?;
     let sessions = &state.sessions;
-    // What the event means for a session: its payment, the status it moves to, the failure,
-    // and the amount received. Other events concern no session.
+    // What the event means for a session: its payment and how the attempt ended. Other events
+    // concern no session.
     let target = match &event.kind {
-        EventKind::PaymentReceived(d) => {
-            Some((&d.payment_id, SessionStatus::Paid, None, Some(d.amount)))
-        }
+        EventKind::PaymentReceived(d) => Some((
+            &d.payment_id,
+            Settlement::Paid {
+                payer: Some(d.payer.clone()),
+            },
+            Some(d.amount),
+        )),
         EventKind::TransactionFailed(d) => Some((
             &d.transaction_id,
-            SessionStatus::Failed,
-            Some(Failure {
+            Settlement::Failed(Failure {
                 error_code: d.error_code.clone(),
                 error_message: d.error_message.clone(),
             }),
@@ -87,35 +91,35 @@ pub async fn receive(
     let mut changed = None;
     if first_time
         && let Some(session) = session
-        && let Some((_, to, failure, amount)) = target
+        && let Some((_, settlement, amount)) = target
     {
-        if amount.is_some_and(|a| a != session.amount) {
-            // A payment of another amount than the order's is not this order's payment.
-            tracing::error!(payment_id = %session.payment_id, expected = session.amount, received = ?amount, "payment.received with a wrong amount; session left as it was");
-        } else if sessions
-            .finish_in(&mut tx, &session.id, to, failure, None)
+        // A payment of another amount than the checkout's is not this checkout's payment.
+        let settlement = match amount {
+            Some(received) if received != session.amount => Settlement::AmountMismatch { received },
+            _ => settlement,
+        };
+        if state
+            .checkouts
+            .settle_in(sessions, &mut tx, &session, settlement)
             .await?
-            .is_some()
         {
             changed = Some(session.id);
         }
     }
-    tx.commit().await?;
+    let woken: Vec<&String> = changed.iter().collect();
     let outcome = match (first_time, &changed) {
         (false, _) => "duplicate",
         (true, Some(_)) => "applied",
         (true, None) => "ignored",
     };
-    // Counted before the wake-up: whoever sees the new status sees it counted.
+    // Counted before the commit and wake-up: whoever sees the new status sees it counted.
     metrics::counter!(
         crate::metrics::WEBHOOKS,
         "event" => event.kind.name().to_owned(),
         "outcome" => outcome
     )
     .increment(1);
-    if let Some(session_id) = &changed {
-        sessions.hub.wake(session_id);
-    }
+    sessions.commit_then_wake(tx, &woken).await?;
     tracing::info!(
         event = event.kind.name(),
         webhook_id,
