@@ -37,6 +37,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
+    /// The merchant's own phone (`+225…`), where the console's payouts go. `None`: typed in.
+    pub payout_phone: Option<String>,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
+            payout_phone: None,
         }
     }
 }
@@ -67,7 +70,8 @@ impl Config {
 #[derive(Debug, Parser)]
 #[command(
     name = "mobilepay-merchant",
-    about = "The MOBILE-PAY Checkout reference merchant backend"
+    about = "The MOBILE-PAY Checkout reference merchant backend",
+    after_help = "The console's operator accounts: mobilepay-merchant operators --help"
 )]
 pub struct Args {
     /// Where to listen.
@@ -110,6 +114,10 @@ pub struct Args {
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
+    /// The merchant's own phone (+225…), where the console's payouts go; unset: typed in
+    /// the payout form.
+    #[arg(long, env = "PAYOUT_PHONE")]
+    pub payout_phone: Option<String>,
 }
 
 impl Args {
@@ -165,6 +173,12 @@ impl Args {
                     })
             })
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
+        let payout_phone = match self.payout_phone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(phone) => Some(crate::console::pages::payouts::parse_ci_phone(phone).with_context(
+                || format!("PAYOUT_PHONE must be a Côte d'Ivoire phone (+225 and 10 digits), not {phone:?}"),
+            )?),
+        };
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -178,6 +192,7 @@ impl Args {
             trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
+            payout_phone,
         })
     }
 }

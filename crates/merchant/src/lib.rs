@@ -11,6 +11,8 @@
 //! - [`routes`]: the HTTP surface — checkout sessions and their event streams, the webhook
 //!   receiver, the demo store page and the widget's files, health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
+//! - [`console`]: the merchant's console at `/console/` (server-rendered pages for the shop's
+//!   staff: sign-in, balance, history, payouts).
 //!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
 //! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status
@@ -19,6 +21,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod hub;
@@ -47,6 +50,8 @@ pub struct AppState {
     pub limits: routes::checkout::Limits,
     /// This process's name among the instances sharing the database: it holds leases by it.
     pub instance: String,
+    /// The console's sessions, login throttle and database.
+    pub console: console::Console,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -61,6 +66,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         public_url,
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
         catalog: catalog::Catalog::demo(),
+        console: console::Console::new(db.clone()),
         sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: sessions::random_token("instance_", 16),
