@@ -7,9 +7,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
-use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
+use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY, DEMO_PHONE};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// The console's operator that the stack creates (or whose password it resets) at each start.
+pub const DEMO_OPERATOR_EMAIL: &str = "admin@boutique.test";
+pub const DEMO_OPERATOR_PASSWORD: &str = "console-demo-2026";
 
 /// A running sandbox and merchant backend. Dropping it shuts both down.
 #[derive(Debug)]
@@ -102,6 +106,8 @@ impl Stack {
             Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
         );
         merchant_config.widget_dir = widget_dir;
+        // The console pays out to the demo merchant's own phone, the sandbox account's.
+        merchant_config.payout_phone = Some(DEMO_PHONE.to_owned());
         merchant_config.allowed_origins = allowed_origins;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
@@ -113,9 +119,16 @@ impl Stack {
             "sandbox",
             mobilepay_sandbox::run(sandbox, sandbox_config, stopped(&stop)),
         ));
+        let merchant_state = mobilepay_merchant::state(&merchant, merchant_config).await?;
+        mobilepay_merchant::console::operators::upsert(
+            &merchant_state.console.db,
+            DEMO_OPERATOR_EMAIL,
+            DEMO_OPERATOR_PASSWORD,
+        )
+        .await?;
         tokio::spawn(log_failure(
             "merchant backend",
-            mobilepay_merchant::run(merchant, merchant_config, stopped(&stop)),
+            mobilepay_merchant::serve(merchant, merchant_state, stopped(&stop)),
         ));
         Ok(Stack {
             sandbox_url,

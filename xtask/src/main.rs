@@ -219,13 +219,16 @@ fn demo() -> anyhow::Result<()> {
              MOBILE-PAY sandbox API:                 {sandbox}/api/v1/…\n  \
              Sandbox login:    {DEMO_EMAIL} / {DEMO_PASSWORD}\n  \
              Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit), {DEMO_ENTERPRISE_KEY} (Entreprise)\n  \
-             merchant_id:      {DEMO_MERCHANT_ID}\n\n  \
+             merchant_id:      {DEMO_MERCHANT_ID}\n  \
+             Console:          {store}/console/ as {operator} / {password}\n\n  \
              Open the store, then pay by opening the QR code's URL (the sandbox wallet page),\n  \
              or: curl -X POST {sandbox}/sandbox/v1/payments/<payment-id>/pay \
              -H 'content-type: application/json' -d '{{\"outcome\":\"success\"}}'\n\n  \
              Ctrl-C stops everything.\n",
             store = stack.store_url,
             sandbox = stack.sandbox_url,
+            operator = mobilepay_e2e::DEMO_OPERATOR_EMAIL,
+            password = mobilepay_e2e::DEMO_OPERATOR_PASSWORD,
         );
         tokio::signal::ctrl_c().await?;
         drop(stack);

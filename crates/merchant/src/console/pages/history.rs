@@ -195,7 +195,7 @@ fn table(
                     tbody {
                         @for t in &page.transactions {
                             tr {
-                                td { (when(&t.created_at)) }
+                                td.when { (when(&t.created_at)) }
                                 td { (kind(t.kind, lang)) }
                                 td {
                                     (status(t, lang))
