@@ -654,3 +654,62 @@ async fn the_history_filters_by_date_and_explains_a_wrong_filter() {
     assert_eq!(garbled.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(garbled.text().contains("Date de début invalide."));
 }
+
+#[tokio::test]
+async fn the_operators_command_creates_lists_and_deletes_an_operator_who_can_sign_in_meanwhile() {
+    use clap::Parser;
+    let app = spawn_app().await;
+    let database_url = app.state.sessions.db.url.clone();
+    let run = |argv: &[&str], stdin: &'static str| {
+        let args = operators::OperatorsArgs::try_parse_from(
+            std::iter::once("operators").chain(argv.iter().copied()),
+        )
+        .expect("the command line parses");
+        let mut out = Vec::new();
+        async move {
+            let result = operators::cli(args, stdin.as_bytes(), &mut out).await;
+            (result, String::from_utf8(out).expect("text"))
+        }
+    };
+    let url = ["--database-url", database_url.as_str()];
+    let create = [&url[..], &["create", "Caisse@Boutique.test"]].concat();
+    let (created, said) = run(&create, "a password typed in\n").await;
+    created.expect("created");
+    assert_eq!(said, "operator caisse@boutique.test created\n");
+    let (again, _) = run(&create, "another password here\n").await;
+    assert!(format!("{:#}", again.expect_err("a duplicate")).contains("already exists"));
+    let (short, _) = run(
+        &[&url[..], &["create", "court@boutique.test"]].concat(),
+        "short\n",
+    )
+    .await;
+    assert!(format!("{:#}", short.expect_err("too short")).contains("12"));
+
+    let (listed, list) = run(&[&url[..], &["list"]].concat(), "").await;
+    listed.expect("listed");
+    let emails: Vec<&str> = list.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert_eq!(emails, [EMAIL, "caisse@boutique.test"]);
+
+    let mut browser = Browser::new(&app);
+    let signed_in = browser
+        .sign_in("caisse@boutique.test", "a password typed in")
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/console/").await.status, StatusCode::OK);
+
+    let (deleted, said) = run(
+        &[&url[..], &["delete", "caisse@boutique.test"]].concat(),
+        "",
+    )
+    .await;
+    deleted.expect("deleted");
+    assert_eq!(said, "operator caisse@boutique.test deleted\n");
+    // Its session ended with it.
+    assert_eq!(browser.get("/console/").await.status, StatusCode::SEE_OTHER);
+    let (missing, _) = run(
+        &[&url[..], &["delete", "caisse@boutique.test"]].concat(),
+        "",
+    )
+    .await;
+    assert!(missing.is_err());
+}
