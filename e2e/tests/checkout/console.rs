@@ -48,6 +48,23 @@ async fn wait_for_page(client: &Client, path: &str) {
     }
 }
 
+/// Waits until an element matches `css` on a fully loaded page.
+async fn wait_for_css(client: &Client, css: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    let script = format!(
+        "return document.readyState === 'complete' && !!document.querySelector({})",
+        serde_json::Value::from(css)
+    );
+    while js(client, &script).await.as_bool() != Some(true) {
+        assert!(
+            Instant::now() < deadline,
+            "never showed {css}: {:?}",
+            js(client, "return document.body?.innerText ?? ''").await
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn fill(client: &Client, css: &str, text: &str) {
     let field = client.find(Locator::Css(css)).await.expect("the field");
     field.clear().await.expect("cleared");
@@ -146,7 +163,8 @@ async fn every_page(client: &Client, stack: &Stack, lang: &str, shots: Option<&s
     }
     fill(client, "#amount", &amount.to_string()).await;
     click(client, "form.card button[type=submit]").await;
-    wait_for_page(client, "/console/payouts").await;
+    // The same path as the form's: wait for the confirmation's own form instead.
+    wait_for_css(client, "form[action='/console/payouts/confirm']").await;
     let confirmation = text(client).await;
     let words = match lang {
         "fr" => "vingt-cinq mille francs CFA",

@@ -161,3 +161,51 @@ pub fn provider_failure(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::StatusCode;
+    use mobilepay_client::Error;
+
+    use super::{Lang, provider_failure};
+
+    #[test]
+    fn mobilepay_failures_are_the_consoles_own_words_never_the_providers() {
+        let busy = Error::RateLimited {
+            retry_after: Duration::from_secs(42),
+        };
+        let (status, code, fr) = provider_failure(&busy, Lang::Fr);
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "PAYMENT_PROVIDER_BUSY")
+        );
+        assert_eq!(
+            fr,
+            "MOBILE-PAY limite le nombre de requêtes : réessayez dans 42 s."
+        );
+        assert_eq!(
+            provider_failure(&busy, Lang::En).2,
+            "MOBILE-PAY is limiting requests: try again in 42 s."
+        );
+        let phone = Error::InvalidRequest {
+            error_code: "INVALID_PHONE".into(),
+            error_message: "Numéro invalide (texte de MOBILE-PAY)".into(),
+        };
+        let (status, code, message) = provider_failure(&phone, Lang::En);
+        assert_eq!(
+            (status, code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PHONE")
+        );
+        assert_eq!(message, "MOBILE-PAY refuses this phone number.");
+        let other = Error::Api {
+            status: 500,
+            error_code: "INTERNAL_ERROR".into(),
+            error_message: "stack trace at line 12".into(),
+        };
+        let (status, _, message) = provider_failure(&other, Lang::Fr);
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert!(!message.contains("stack trace"));
+    }
+}
