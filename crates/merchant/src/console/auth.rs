@@ -104,13 +104,13 @@ impl SessionStore {
         let token = random_token("cs_", 32);
         let at = now();
         let ttl = i64::try_from(SESSION_TTL.as_secs()).unwrap_or(i64::MAX);
-        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= ?")
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
             .bind(at)
             .execute(&self.db.pool)
             .await?;
         sqlx::query(
             "INSERT INTO console_sessions (token_hash, operator_id, csrf_token, expires_at, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(sha256_hex(&token))
         .bind(operator_id)
@@ -131,7 +131,7 @@ impl SessionStore {
         let row: Option<(String, String, String)> = sqlx::query_as(
             "SELECT o.id, o.email, s.csrf_token FROM console_sessions s \
              JOIN console_operators o ON o.id = s.operator_id \
-             WHERE s.token_hash = ? AND s.expires_at > ?",
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(&token_hash)
         .bind(now())
@@ -146,7 +146,7 @@ impl SessionStore {
     }
 
     pub async fn close(&self, operator: &Operator) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM console_sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
             .bind(&operator.token_hash)
             .execute(&self.db.pool)
             .await?;

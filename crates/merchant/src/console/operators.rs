@@ -44,7 +44,7 @@ pub async fn create(db: &Db, email: &str, password: &str) -> anyhow::Result<()> 
     check_password(password)?;
     let hash = hash_blocking(password).await?;
     sqlx::query(
-        "INSERT INTO console_operators (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO console_operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(random_token("op_", 12))
     .bind(&email)
@@ -66,7 +66,7 @@ pub async fn upsert(db: &Db, email: &str, password: &str) -> anyhow::Result<()> 
     let email = normalize_email(email)?;
     check_password(password)?;
     let hash = hash_blocking(password).await?;
-    let updated = sqlx::query("UPDATE console_operators SET password_hash = ? WHERE email = ?")
+    let updated = sqlx::query("UPDATE console_operators SET password_hash = $1 WHERE email = $2")
         .bind(&hash)
         .bind(&email)
         .execute(&db.pool)
@@ -94,19 +94,19 @@ pub async fn delete(db: &Db, email: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await?;
     sqlx::query(
         "DELETE FROM console_sessions WHERE operator_id IN \
-         (SELECT id FROM console_operators WHERE email = ?)",
+         (SELECT id FROM console_operators WHERE email = $1)",
     )
     .bind(&email)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
         "DELETE FROM console_payouts WHERE operator_id IN \
-         (SELECT id FROM console_operators WHERE email = ?)",
+         (SELECT id FROM console_operators WHERE email = $1)",
     )
     .bind(&email)
     .execute(&mut *tx)
     .await?;
-    let deleted = sqlx::query("DELETE FROM console_operators WHERE email = ?")
+    let deleted = sqlx::query("DELETE FROM console_operators WHERE email = $1")
         .bind(&email)
         .execute(&mut *tx)
         .await?;
@@ -119,7 +119,7 @@ pub async fn delete(db: &Db, email: &str) -> anyhow::Result<bool> {
 pub async fn authenticate(db: &Db, email: &str, password: &str) -> anyhow::Result<Option<String>> {
     let account: Option<(String, String)> = match normalize_email(email) {
         Ok(email) => {
-            sqlx::query_as("SELECT id, password_hash FROM console_operators WHERE email = ?")
+            sqlx::query_as("SELECT id, password_hash FROM console_operators WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&db.pool)
                 .await?

@@ -185,7 +185,7 @@ pub async fn ask(
     let at = now();
     sqlx::query(
         "INSERT INTO console_payouts (id, operator_id, phone, amount, status, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
     )
     .bind(&id)
     .bind(&operator.id)
@@ -250,7 +250,7 @@ struct Payout {
 async fn load(state: &AppState, operator: &Operator, id: &str) -> Result<Payout, PageError> {
     sqlx::query_as(
         "SELECT phone, amount, status, transfer_id, balance_after, error_code, expires_at \
-         FROM console_payouts WHERE id = ? AND operator_id = ?",
+         FROM console_payouts WHERE id = $1 AND operator_id = $2",
     )
     .bind(id)
     .bind(&operator.id)
@@ -288,8 +288,8 @@ pub async fn confirm(
     {
         Ok(transfer) => {
             sqlx::query(
-                "UPDATE console_payouts SET status = 'sent', transfer_id = ?, balance_after = ? \
-                 WHERE id = ?",
+                "UPDATE console_payouts SET status = 'sent', transfer_id = $1, balance_after = $2 \
+                 WHERE id = $3",
             )
             .bind(&transfer.transfer_id)
             .bind(i64::try_from(transfer.balance_after).unwrap_or(i64::MAX))
@@ -321,7 +321,7 @@ pub async fn confirm(
         Err(error) => {
             let (_, code, _) = provider_failure(&error, lang);
             sqlx::query(
-                "UPDATE console_payouts SET status = 'failed', error_code = ? WHERE id = ? AND status = 'pending'",
+                "UPDATE console_payouts SET status = 'failed', error_code = $1 WHERE id = $2 AND status = 'pending'",
             )
             .bind(code)
             .bind(&form.payout)
