@@ -713,3 +713,26 @@ async fn the_operators_command_creates_lists_and_deletes_an_operator_who_can_sig
     .await;
     assert!(missing.is_err());
 }
+
+#[tokio::test]
+async fn a_session_past_its_expiry_signs_nobody_in() {
+    let app = spawn_app().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    sqlx::query("UPDATE console_sessions SET expires_at = expires_at - $1")
+        .bind(
+            i64::try_from(mobilepay_merchant::console::auth::SESSION_TTL.as_secs()).expect("small"),
+        )
+        .execute(&app.state.console.db.pool)
+        .await
+        .expect("sessions aged");
+    let page = browser.get("/console/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location.as_deref(), Some("/console/login"));
+    // The next login sweeps it away.
+    browser.sign_in(EMAIL, PASSWORD).await;
+    let left: Vec<(i64,)> = sqlx::query_as("SELECT expires_at FROM console_sessions")
+        .fetch_all(&app.state.console.db.pool)
+        .await
+        .expect("sessions");
+    assert_eq!(left.len(), 1, "only the new session is left");
+}
