@@ -39,6 +39,8 @@ pub struct Config {
     pub reconcile_every: Option<std::time::Duration>,
     /// The merchant's own phone (`+225…`), where the console's payouts go. `None`: typed in.
     pub payout_phone: Option<String>,
+    /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
+    pub notifications: crate::outbox::Settings,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
             payout_phone: None,
+            notifications: crate::outbox::Settings::default(),
         }
     }
 }
@@ -118,6 +121,12 @@ pub struct Args {
     /// the payout form.
     #[arg(long, env = "PAYOUT_PHONE")]
     pub payout_phone: Option<String>,
+    /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
 }
 
 impl Args {
@@ -179,6 +188,17 @@ impl Args {
                 || format!("PAYOUT_PHONE must be a Côte d'Ivoire phone (+225 and 10 digits), not {phone:?}"),
             )?),
         };
+        if !(1..=60).contains(&self.webhook_timeout_secs) {
+            bail!("WEBHOOK_TIMEOUT_SECS must be 1 to 60");
+        }
+        if !(1..=256).contains(&self.webhook_concurrency) {
+            bail!("WEBHOOK_CONCURRENCY must be 1 to 256");
+        }
+        let notifications = crate::outbox::Settings {
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
+            concurrency: self.webhook_concurrency,
+            ..crate::outbox::Settings::default()
+        };
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -193,6 +213,7 @@ impl Args {
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
             payout_phone,
+            notifications,
         })
     }
 }
@@ -261,5 +282,7 @@ mod tests {
         assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
         assert!(error(&["--trusted-proxies", "10.0.0.0/33"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
+        assert!(error(&["--webhook-timeout-secs", "0"]).contains("WEBHOOK_TIMEOUT_SECS"));
+        assert!(error(&["--webhook-concurrency", "0"]).contains("WEBHOOK_CONCURRENCY"));
     }
 }

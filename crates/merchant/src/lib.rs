@@ -8,6 +8,7 @@
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
+//! - [`outbox`]: events POSTed to the shop's webhook endpoints, each delivery retried on its own.
 //! - [`routes`]: the HTTP surface — checkout sessions and their event streams, the webhook
 //!   receiver, the demo store page and the widget's files, health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
@@ -26,6 +27,7 @@ pub mod db;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod outbox;
 pub mod reconcile;
 pub mod routes;
 pub mod sessions;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub instance: String,
     /// The console's sessions, login throttle and database.
     pub console: console::Console,
+    /// Wakes the webhook delivery worker; holds its HTTP client.
+    pub outbox: outbox::Outbox,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -70,6 +74,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: sessions::random_token("instance_", 16),
+        outbox: outbox::Outbox::new(config.notifications.clone())?,
         config,
     }))
 }
@@ -113,6 +118,10 @@ pub async fn serve(
     {
         tracing::warn!(%error, "reconciliation lease not released");
     }
+    // Deliveries this instance had claimed are due again at once, not when the claims lapse.
+    if let Err(error) = outbox::release(&stopped.sessions.db, &stopped.instance).await {
+        tracing::warn!(%error, "webhook claims not released");
+    }
     served?;
     Ok(())
 }
@@ -128,5 +137,6 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     if let Some(every) = state.config.reconcile_every {
         tasks.push(tokio::spawn(reconcile::run(Arc::clone(state), every)));
     }
+    tasks.push(tokio::spawn(outbox::run(Arc::clone(state))));
     tasks
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface of the merchant backend.
 
 pub mod checkout;
+pub mod notifications;
 pub mod store;
 pub mod webhooks;
 
@@ -33,6 +34,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::console::router(&state));
+    // NOTIFY (temporary): until checkouts' `/v1` router lands, the notification routes (whose
+    // paths start with /v1) are merged here; the lead merges them into that router instead.
+    router = router.merge(notifications::routes().split_for_parts().0);
     if let Some(dir) = &state.config.widget_dir {
         router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
     }
@@ -107,15 +111,21 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// `/metrics`: Prometheus text format.
+/// `/metrics`: Prometheus text format; `503 NOT_READY` when the database does not answer.
 async fn metrics(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> impl axum::response::IntoResponse {
-    (
+) -> Result<impl axum::response::IntoResponse, Error> {
+    let text = crate::metrics::render(&state.sessions.db)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "metrics not rendered: database unavailable");
+            Error::NotReady
+        })?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::render(&state.sessions.db).await,
-    )
+        text,
+    ))
 }
