@@ -209,6 +209,25 @@ impl Client {
         self.post("/api/v1/transfers/local", request).await
     }
 
+    /// [`Client::local_transfer`] with the caller's `Idempotency-Key`: the same key twice (a
+    /// form submitted twice, a retry after a crash) moves the money once, for as long as
+    /// MOBILE-PAY keeps keys (24 hours).
+    pub async fn local_transfer_with_key(
+        &self,
+        request: &LocalTransfer,
+        idempotency_key: &str,
+    ) -> Result<Transfer, Error> {
+        self.send_keyed(
+            Method::POST,
+            "/api/v1/transfers/local",
+            Auth::Bearer,
+            None::<&()>,
+            Some(request),
+            Some(idempotency_key.to_owned()),
+        )
+        .await
+    }
+
     /// `POST /api/v1/transfers/international`, to another country of the UEMOA zone.
     pub async fn international_transfer(
         &self,
@@ -328,8 +347,22 @@ impl Client {
         query: Option<&Q>,
         body: Option<&B>,
     ) -> Result<T, Error> {
-        let url = format!("{}{path}", self.base_url);
         let idempotency_key = (method == Method::POST).then(random_key);
+        self.send_keyed(method, path, auth, query, body, idempotency_key)
+            .await
+    }
+
+    /// [`Client::send`] with the `Idempotency-Key` given (`None`: no key).
+    async fn send_keyed<Q: Serialize, B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth,
+        query: Option<&Q>,
+        body: Option<&B>,
+        idempotency_key: Option<String>,
+    ) -> Result<T, Error> {
+        let url = format!("{}{path}", self.base_url);
         let mut attempt = 1;
         loop {
             let mut request = self.http.request(method.clone(), &url);

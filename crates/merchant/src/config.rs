@@ -37,6 +37,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
+    /// The merchant's own phone (`+225…`), where the console's payouts go. `None`: typed in.
+    pub payout_phone: Option<String>,
     /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
     pub notifications: crate::outbox::Settings,
     /// Merchant API keys from the configuration (`MERCHANT_API_KEYS`), as digests only; valid
@@ -66,6 +68,7 @@ impl Config {
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
+            payout_phone: None,
             notifications: crate::outbox::Settings::default(),
             merchant_api_keys: crate::keys::ConfiguredKeys::default(),
             merchant_name: DEFAULT_MERCHANT_NAME.to_owned(),
@@ -79,7 +82,8 @@ pub const DEFAULT_MERCHANT_NAME: &str = "Boutique démo";
 #[derive(Debug, Parser)]
 #[command(
     name = "mobilepay-merchant",
-    about = "The MOBILE-PAY Checkout reference merchant backend"
+    about = "The MOBILE-PAY Checkout reference merchant backend",
+    after_help = "The console's operator accounts: mobilepay-merchant operators --help"
 )]
 pub struct Args {
     /// Where to listen.
@@ -122,6 +126,10 @@ pub struct Args {
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
+    /// The merchant's own phone (+225…), where the console's payouts go; unset: typed in
+    /// the payout form.
+    #[arg(long, env = "PAYOUT_PHONE")]
+    pub payout_phone: Option<String>,
     /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
     #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
@@ -195,6 +203,12 @@ impl Args {
                     })
             })
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
+        let payout_phone = match self.payout_phone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(phone) => Some(crate::console::pages::payouts::parse_ci_phone(phone).with_context(
+                || format!("PAYOUT_PHONE must be a Côte d'Ivoire phone (+225 and 10 digits), not {phone:?}"),
+            )?),
+        };
         if !(1..=60).contains(&self.webhook_timeout_secs) {
             bail!("WEBHOOK_TIMEOUT_SECS must be 1 to 60");
         }
@@ -223,6 +237,7 @@ impl Args {
             trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
+            payout_phone,
             notifications,
             merchant_api_keys,
             merchant_name: self.merchant_name,

@@ -21,6 +21,8 @@
 //!   their event streams, the hosted pay page, the webhook receiver, the widget's files,
 //!   health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
+//! - [`console`]: the merchant's console at `/console/` (server-rendered pages for the shop's
+//!   staff: sign-in, balance, history, payouts).
 //!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
 //! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status
@@ -29,6 +31,7 @@
 
 pub mod checkouts;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -64,6 +67,8 @@ pub struct AppState {
     pub limits: routes::checkout::Limits,
     /// This process's name among the instances sharing the database: it holds leases by it.
     pub instance: String,
+    /// The console's sessions, login throttle and database.
+    pub console: console::Console,
     /// Wakes the webhook delivery worker; holds its HTTP client.
     pub outbox: outbox::Outbox,
 }
@@ -81,6 +86,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
         checkouts: checkouts::Checkouts::new(db.clone(), &public_url),
         keys: keys::Keys::new(config.merchant_api_keys.clone(), keys::REQUESTS_PER_SECOND),
+        console: console::Console::new(db.clone()),
         sessions: sessions::Sessions::new(
             db,
             Arc::new(hub::Hub::default()),
