@@ -2,6 +2,8 @@
 //! webhooks to the merchant backend, which serves the demo store and the built widget. Used by
 //! the end-to-end tests (on port 0) and by `cargo xtask demo` (on 8090 and 8080).
 
+pub mod cdp;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -31,6 +33,8 @@ pub struct Options {
     /// How long a QR payment can be paid; `None`: the sandbox's default. Short, so that a
     /// test sees a payment expire.
     pub payment_ttl: Option<std::time::Duration>,
+    /// Where browsers reach the backend, if not at its own address (through a proxy).
+    pub public_url: Option<String>,
 }
 
 impl Stack {
@@ -71,6 +75,7 @@ impl Stack {
             data_dir,
             allowed_origins,
             payment_ttl,
+            public_url,
         } = options;
         let sandbox = TcpListener::bind(sandbox_addr)
             .await
@@ -103,6 +108,7 @@ impl Stack {
         );
         merchant_config.widget_dir = widget_dir;
         merchant_config.allowed_origins = allowed_origins;
+        merchant_config.public_url = public_url;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",

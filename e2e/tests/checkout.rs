@@ -19,6 +19,8 @@ use tokio::process::{Child, Command};
 // More tests of this binary (one binary for all end-to-end tests).
 #[path = "checkout/a11y.rs"]
 mod a11y;
+#[path = "checkout/flaky.rs"]
+mod flaky;
 #[path = "checkout/npm.rs"]
 mod npm;
 

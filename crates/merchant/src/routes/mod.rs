@@ -1,5 +1,6 @@
 //! The HTTP surface of the merchant backend.
 
+pub mod assets;
 pub mod checkout;
 pub mod store;
 pub mod webhooks;
@@ -33,7 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics));
     if let Some(dir) = &state.config.widget_dir {
-        router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
+        router = router.nest_service(assets::WIDGET_PATH, assets::router(dir));
     }
     let cors = cors(&state.config.allowed_origins);
     router

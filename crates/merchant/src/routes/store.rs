@@ -95,6 +95,11 @@ pub async fn page(
             "Coton imprimé, 6 yards. Livraison à Abidjan sous 48 h.",
         )
     };
+    let manifest = match &state.config.widget_dir {
+        Some(dir) => super::assets::Manifest::read(dir).await,
+        None => None,
+    };
+    let widget_tags = super::assets::head_tags(manifest.as_ref());
     let html = format!(
         r#"<!doctype html>
 <html lang="{lang}">
@@ -104,7 +109,7 @@ pub async fn page(
 <title>Boutique démo — MOBILE-PAY Checkout</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/store.css">
-<script type="module" src="/widget/mobilepay-checkout.js"></script>
+{widget_tags}
 </head>
 <body class="{theme}">
 <header><strong>Boutique Akwaba</strong> <span class="tag">démo</span></header>
