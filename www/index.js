@@ -66,27 +66,32 @@ class Widget {
     const generation = this.#generation;
     const host = this.#host;
     const root = host.shadowRoot ?? host.attachShadow({ mode: 'open' });
-    const { orderId, endpoint, locale } = this.#options();
-    // Both at once: the wasm's download and the session's request.
-    const session = requestSession(endpoint, orderId ?? '');
-    load().then(
-      () => {
-        // The widget may have been stopped (or restarted with other options) meanwhile.
-        if (generation !== this.#generation) return;
-        this.#handle = mountWasm(
-          host, root, orderId ?? '', endpoint ?? undefined, locale ?? undefined, session,
-        );
-      },
-      () => {
-        if (generation !== this.#generation) return;
-        host.setAttribute('status', 'error');
-        host.dispatchEvent(new CustomEvent('mobilepay:error', {
-          bubbles: true,
-          composed: true,
-          detail: { status: 'error', errorCode: 'WIDGET_LOAD_FAILED' },
-        }));
-      },
-    );
+    // An element upgraded with its attributes is started once per attribute, then once more
+    // as it connects, all in one task: only the last start of a task sends a request.
+    queueMicrotask(() => {
+      if (generation !== this.#generation) return;
+      const { orderId, endpoint, locale } = this.#options();
+      // Both at once: the wasm's download and the session's request.
+      const session = requestSession(endpoint, orderId ?? '');
+      load().then(
+        () => {
+          // The widget may have been stopped (or restarted with other options) meanwhile.
+          if (generation !== this.#generation) return;
+          this.#handle = mountWasm(
+            host, root, orderId ?? '', endpoint ?? undefined, locale ?? undefined, session,
+          );
+        },
+        () => {
+          if (generation !== this.#generation) return;
+          host.setAttribute('status', 'error');
+          host.dispatchEvent(new CustomEvent('mobilepay:error', {
+            bubbles: true,
+            composed: true,
+            detail: { status: 'error', errorCode: 'WIDGET_LOAD_FAILED' },
+          }));
+        },
+      );
+    });
   }
 
   stop() {

@@ -23,6 +23,8 @@ mod a11y;
 mod flaky;
 #[path = "checkout/npm.rs"]
 mod npm;
+#[path = "checkout/slow_link.rs"]
+mod slow_link;
 
 /// How long a page may take to reach a state; generous for a 2-core machine under load.
 const PATIENCE: Duration = Duration::from_secs(30);

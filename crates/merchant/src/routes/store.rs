@@ -158,9 +158,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `GET /store.css`: the demo store's own look (the widget styles itself inside its shadow root).
+/// Cached like the widget's stable names: the page waits for it before running its scripts,
+/// and on a 3G link asking for it again would cost a repeat visit a round trip.
 pub async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, super::assets::SHORT_LIVED),
+        ],
         include_str!("store.css"),
     )
 }
