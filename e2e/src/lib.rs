@@ -5,6 +5,8 @@
 
 pub mod store;
 
+pub mod cdp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,6 +44,8 @@ pub struct Options {
     /// How long a QR payment can be paid; `None`: the sandbox's default. Short, so that a
     /// test sees a payment expire.
     pub payment_ttl: Option<std::time::Duration>,
+    /// Where browsers reach the backend, if not at its own address (through a proxy).
+    pub public_url: Option<String>,
 }
 
 impl Stack {
@@ -82,6 +86,7 @@ impl Stack {
             data_dir,
             allowed_origins,
             payment_ttl,
+            public_url,
         } = options;
         let sandbox = TcpListener::bind(sandbox_addr)
             .await
@@ -118,6 +123,7 @@ impl Stack {
         merchant_config.allowed_origins = allowed_origins;
         merchant_config.merchant_api_keys =
             mobilepay_merchant::keys::ConfiguredKeys::new(&[DEMO_API_KEY])?;
+        merchant_config.public_url = public_url;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",
@@ -140,6 +146,7 @@ impl Stack {
             api: store_url.clone(),
             key: DEMO_API_KEY.to_owned(),
             http: reqwest::Client::new(),
+            widget_dir: state.config.widget_dir.clone(),
         }));
         tokio::spawn(log_failure(
             "merchant backend",
