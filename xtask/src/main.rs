@@ -4,7 +4,8 @@
 //! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
 //!   consumed by a Vite app, browser tests, end-to-end tests (axe-core included).
 //! - `bench`: the widget's download size and how fast its QR code shows.
-//! - `bench-streams [N]`: how many event streams one merchant backend holds, and how fast.
+//! - `bench-streams [--against nchan]`: event stream fan-out (memory per stream, publish →
+//!   delivery latency, CPU) side by side with nginx + nchan; `--ingest W`: webhooks per second.
 //! - `build-widget`: the widget alone, into `target/widget/`.
 //! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
 //! - `surface`: regenerates `custom-elements.json` and the surface section of docs/widget.md.
@@ -30,15 +31,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
-        Some("bench-streams") => {
-            let streams = args
-                .get(1)
-                .map(|n| n.parse::<usize>())
-                .transpose()
-                .context("bench-streams takes a number of streams")?
-                .unwrap_or(10_000);
-            streams::run_bench(&root(), streams)
-        }
+        Some("bench-streams") => streams::run_bench(&root(), &args[1..]),
         Some("bench") => bench::run(&root()),
         Some("surface") => surface::generate(&root()),
         Some("npm") => {
@@ -53,7 +46,9 @@ fn main() -> anyhow::Result<()> {
             build_widget(&root()).map(|_| ())
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-widget|surface|npm>");
+            eprintln!(
+                "usage: cargo xtask <demo|test|bench|bench-streams|build-widget|surface|npm>"
+            );
             std::process::exit(2);
         }
     }
