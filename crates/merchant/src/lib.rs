@@ -56,7 +56,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         None => format!("http://{}", listener.local_addr()?),
     };
     metrics::init();
-    let db = db::Db::connect(&config.database_url).await?;
+    let db = db::Db::connect(config.database_url.expose()).await?;
     Ok(Arc::new(AppState {
         public_url,
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
@@ -116,7 +116,7 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     if state.sessions.db.backend == db::Backend::Postgres {
         tasks.push(tokio::spawn(hub::listen(
             Arc::clone(&state.sessions.hub),
-            state.sessions.db.url.clone(),
+            secrecy::ExposeSecret::expose_secret(&state.sessions.db.url).to_owned(),
         )));
     }
     if let Some(every) = state.config.reconcile_every {
