@@ -83,7 +83,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         None => format!("http://{}", listener.local_addr()?),
     };
     metrics::init();
-    let db = db::Db::connect(&config.database_url).await?;
+    let db = db::Db::connect(config.database_url.expose()).await?;
     let events_committed = Arc::new(tokio::sync::Notify::new());
     Ok(Arc::new(AppState {
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
@@ -198,7 +198,7 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     if state.sessions.db.backend == db::Backend::Postgres {
         tasks.push(tokio::spawn(hub::listen(
             Arc::clone(&state.sessions.hub),
-            state.sessions.db.url.clone(),
+            secrecy::ExposeSecret::expose_secret(&state.sessions.db.url).to_owned(),
         )));
     }
     if let Some(every) = state.config.reconcile_every {
