@@ -33,7 +33,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
         property: "orderId",
         ty: "string | null",
         read_only: false,
-        description: "The merchant's order reference; the backend decides the amount from it.",
+        description: "The id of a checkout the shop's server created (POST /v1/checkouts); the backend takes the amount from it.",
     },
     Attribute {
         name: "endpoint",

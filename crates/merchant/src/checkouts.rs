@@ -177,19 +177,18 @@ pub struct ListQuery {
     pub reference: Option<String>,
     pub status: Option<CheckoutStatus>,
     pub limit: Option<u32>,
-    /// Opaque to clients: where the previous page ended.
+    /// Where the previous page ended (`ids::CURSOR_PATTERN`).
     pub cursor: Option<String>,
 }
 
 /// Where a page ended: the last checkout's creation time and id (the list's order).
 fn encode_cursor(checkout: &Checkout) -> String {
-    ids::hex(format!("{}.{}", checkout.created_at, checkout.id).as_bytes())
+    format!("{}.{}", checkout.created_at, checkout.id)
 }
 
 fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let text = String::from_utf8(ids::unhex(cursor)?).ok()?;
-    let (created_at, id) = text.split_once('.')?;
-    Some((created_at.parse().ok()?, id.to_owned()))
+    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
+    Some((created_at, id))
 }
 
 const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer";
@@ -385,7 +384,7 @@ impl Checkouts {
         }
         let cursor = match &query.cursor {
             Some(cursor) => Some(decode_cursor(cursor).ok_or(Error::InvalidParameter(
-                "cursor must be a next_cursor this API answered",
+                "cursor must be a created_at.id position, as next_cursor is",
             ))?),
             None => None,
         };
@@ -458,7 +457,7 @@ impl Checkouts {
         .bind(id)
         .fetch_all(&self.db.pool)
         .await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let Some(canceled) = self
             .transition_in(
                 &mut tx,
@@ -508,7 +507,7 @@ impl Checkouts {
     /// Marks `id` expired if it is open and due. Its sessions expire on their own: none
     /// outlives its checkout.
     async fn expire(&self, id: &str) -> Result<bool, Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let condition = format!("status = 'open' AND expires_at <= {}", now());
         let Some(expired) = self
             .transition_in(&mut tx, id, &condition, CheckoutStatus::Expired, None)
@@ -710,6 +709,6 @@ mod tests {
             Some((1_700_000_000, checkout.id.clone()))
         );
         assert_eq!(decode_cursor("not a cursor"), None);
-        assert_eq!(decode_cursor(&ids::hex(b"no-dot")), None);
+        assert_eq!(decode_cursor("no-dot"), None);
     }
 }

@@ -88,6 +88,17 @@ impl Db {
         })
     }
 
+    /// A transaction that may write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting for it under `busy_timeout`: a deferred transaction that reads
+    /// first and writes later fails at once (`SQLITE_BUSY`, no wait) when another connection
+    /// wrote in between — under concurrent requests, a 500 for no reason of the caller's.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Whether the database answers, for `/readyz`.
     pub async fn ready(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

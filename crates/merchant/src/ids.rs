@@ -51,6 +51,33 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A list's position, `{created_at}.{id}` or `{created_at}.{id}.{seq}`: the last row of a page,
+/// in the list's order. Plain rather than opaque, so that every cursor of the documented shape
+/// names a position — the page after it, maybe empty — and a client can neither forge a wrong
+/// one nor be refused a well-formed one.
+/// The parts of a cursor of `n` (2 or 3) dot-separated parts, as the OpenAPI document's pattern
+/// says: the first and any third a number of at most 15 digits, the second 1 to 64 of
+/// `[A-Za-z0-9_]`.
+pub fn cursor_parts(cursor: &str, n: usize) -> Option<(i64, String, Option<i64>)> {
+    let parts: Vec<&str> = cursor.split('.').collect();
+    let number = |text: &str| -> Option<i64> {
+        ((1..=15).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse().ok())
+            .flatten()
+    };
+    let id = parts.get(1)?;
+    let id_ok =
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if parts.len() != n || !(2..=3).contains(&n) || !id_ok {
+        return None;
+    }
+    let seq = match parts.get(2) {
+        Some(seq) => Some(number(seq)?),
+        None => None,
+    };
+    Some((number(parts.first()?)?, (*id).to_owned(), seq))
+}
+
 /// The bytes of lower-case or upper-case hex; `None` if it is not hex.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
@@ -65,6 +92,33 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_of_the_documented_shape_reads_and_any_other_is_refused() {
+        assert_eq!(
+            cursor_parts("1700000000.chk_0123456789abcdef01234567", 2),
+            Some((1_700_000_000, "chk_0123456789abcdef01234567".into(), None))
+        );
+        assert_eq!(
+            cursor_parts("0.chk_1.3", 3),
+            Some((0, "chk_1".into(), Some(3)))
+        );
+        for bad in [
+            "",
+            "00",
+            "1.",
+            ".chk_1",
+            "1.chk-1",
+            "1.chk_1.2",
+            "-1.chk_1",
+            "1234567890123456.chk_1",
+            "x.chk_1",
+        ] {
+            assert_eq!(cursor_parts(bad, 2), None, "{bad:?}");
+        }
+        assert_eq!(cursor_parts("1.chk_1", 3), None);
+        assert_eq!(cursor_parts("1.chk_1.", 3), None);
+    }
 
     #[test]
     fn ids_carry_their_prefix_and_enough_randomness() {

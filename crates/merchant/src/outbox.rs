@@ -269,7 +269,7 @@ async fn next_due_in(db: &Db) -> Result<Option<Duration>, sqlx::Error> {
 /// yet. Endpoints created after the event do not get it (a redelivery sends it to them).
 /// Returns how many events it dispatched.
 pub async fn dispatch(db: &Db) -> Result<usize, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     // On PostgreSQL, another instance dispatching at the same time takes other events.
     let lock = if db.backend == Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"
@@ -609,7 +609,7 @@ async fn record(
             }
         }
     };
-    let mut tx = state.sessions.db.pool.begin().await?;
+    let mut tx = state.sessions.db.begin().await?;
     sqlx::query(
         "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, error, latency_ms)
          VALUES ($1, $2, $3, $4, $5, $6)",

@@ -128,7 +128,7 @@ pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize>
         let Some(session) = state.sessions.for_payment(&payment_id).await? else {
             continue;
         };
-        let mut tx = state.sessions.db.pool.begin().await?;
+        let mut tx = state.sessions.db.begin().await?;
         let changed = state
             .checkouts
             .settle_in(&state.sessions, &mut tx, &session, settlement)

@@ -258,7 +258,7 @@ impl Sessions {
             },
         };
         let at = now();
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO sessions (id, token, checkout_id, amount, description, payment_id, qr_payload, expires_at, status, seq, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'awaiting_payment', 1, $9)",
@@ -335,7 +335,7 @@ impl Sessions {
         to: SessionStatus,
         failure: Option<Failure>,
     ) -> Result<Option<Versioned>, sqlx::Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let changed = self
             .finish_in(&mut tx, session_id, to, failure, None)
             .await?;
@@ -416,7 +416,7 @@ impl Sessions {
 
     /// Marks the session expired if its payment can no longer be paid.
     pub async fn expire_if_due(&self, session_id: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let changed = self
             .finish_in(
                 &mut tx,

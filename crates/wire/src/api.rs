@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// A whole number in a request body: `25000`, or `25000.0`, which JSON (and JSON Schema's
 /// `integer`, what the OpenAPI document says) counts as the same number. `25000.5`, a negative
 /// number or one past `u64` is refused.
-fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub(crate) fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Number {
@@ -22,6 +22,15 @@ fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Er
         }
         _ => Err(serde::de::Error::custom("expected a whole number")),
     }
+}
+
+/// [`whole_number`] for an optional field (absent or `null`: `None`).
+pub(crate) fn optional_whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] u64);
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
 }
 
 /// `POST /api/v1/payments/qr`: the seed's body, `{"amount", "description", "merchant_id"}`.

@@ -16,11 +16,18 @@ pub struct CreateCheckout {
         feature = "openapi",
         schema(minimum = 1, maximum = 5_000_000, example = 25_000)
     )]
+    // `25000.0` is the same JSON number as `25000` (and a JSON Schema `integer`).
+    #[serde(deserialize_with = "crate::api::whole_number")]
     pub amount: u64,
-    /// Shown to the shopper and to MOBILE-PAY.
+    /// Shown to the shopper and to MOBILE-PAY: no control characters, not only blanks.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 255, example = "Pagne wax 6 yards")
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+            example = "Pagne wax 6 yards"
+        )
     )]
     pub description: String,
     /// The shop's own reference for what is paid. While its checkout is open, a second create
@@ -40,19 +47,28 @@ pub struct CreateCheckout {
     #[cfg_attr(feature = "openapi", schema(schema_with = metadata_schema))]
     pub metadata: Option<BTreeMap<String, String>>,
     /// Seconds the checkout can be paid; 900 by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::api::optional_whole_number"
+    )]
     #[cfg_attr(
         feature = "openapi",
         schema(minimum = 60, maximum = 604_800, example = 900)
     )]
     pub expires_in: Option<u64>,
-    /// Where the hosted pay page sends the shopper once paid: an `https://` or `http://` URL.
+    /// Where the hosted pay page sends the shopper once paid: an `https://` or `http://` URL
+    /// with a host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
         schema(
+            min_length = 8,
             max_length = 2048,
-            pattern = "^https?://",
+            // A host name (ending in a letter, so it is not read as an IPv4 address) or a
+            // number, a port of up to 4 digits, then any visible ASCII: what the URL parser
+            // takes. The same as a webhook endpoint's `url`.
+            pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z])?(:[0-9]{1,4})?([/?#][\x21-\x7E]*)?$",
             example = "https://shop.example/orders/1042"
         )
     )]

@@ -91,7 +91,7 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<(String, i64)>> {
 /// Deletes an operator and signs it out everywhere; `false` if there was none.
 pub async fn delete(db: &Db, email: &str) -> anyhow::Result<bool> {
     let email = normalize_email(email)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(
         "DELETE FROM console_sessions WHERE operator_id IN \
          (SELECT id FROM console_operators WHERE email = $1)",

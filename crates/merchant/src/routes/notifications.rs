@@ -117,12 +117,50 @@ impl IntoResponse for NotifyError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEndpoint {
-    /// Where events are POSTed: an absolute http:// or https:// URL, at most 2048 characters.
-    #[schema(max_length = 2048, example = "https://shop.example/webhooks/mobilepay")]
+    /// Where events are POSTed: an absolute http:// or https:// URL with a host, at most 2048
+    /// characters.
+    #[schema(
+        min_length = 8,
+        max_length = 2048,
+        // A host name (ending in a letter, so it is not read as an IPv4 address) or a number,
+        // a port of up to 4 digits, then any visible ASCII.
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z])?(:[0-9]{1,4})?([/?#][\x21-\x7E]*)?$",
+        example = "https://shop.example/webhooks/mobilepay"
+    )]
     pub url: String,
     /// The event types it wants (1 to 7, each once), or `["*"]` for every type.
-    #[schema(min_items = 1, max_items = 7, example = json!(["checkout.paid"]))]
+    #[schema(schema_with = events_schema, example = json!(["checkout.paid"]))]
     pub events: Vec<EventType>,
+}
+
+/// `events` as [`check_events`] takes it: `["*"]`, or 1 to 7 known types, each once.
+fn events_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let strings = |values: Vec<&str>| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values))
+    };
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .description(Some(
+                "The event types it wants (1 to 7, each once), or [\"*\"] for every type",
+            ))
+            .item(
+                ArrayBuilder::new()
+                    .items(strings(vec!["*"]))
+                    .min_items(Some(1))
+                    .max_items(Some(1)),
+            )
+            .item(
+                ArrayBuilder::new()
+                    .items(strings(EVENT_TYPES.to_vec()))
+                    .min_items(Some(1))
+                    .max_items(Some(EVENT_TYPES.len()))
+                    .unique_items(true),
+            )
+            .build(),
+    )
 }
 
 /// An event type, or `*` for all of them.
@@ -338,7 +376,7 @@ pub async fn delete_endpoint(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, NotifyError> {
-    let mut tx = state.sessions.db.pool.begin().await?;
+    let mut tx = state.sessions.db.begin().await?;
     let deleted = sqlx::query(
         "UPDATE webhook_endpoints SET deleted_at = $1, secret = ''
          WHERE id = $2 AND deleted_at IS NULL",
@@ -440,7 +478,14 @@ pub struct EventQuery {
     /// 1 to 100 (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// The previous page's `next_cursor`.
+    /// Where the page starts: the previous page's `next_cursor`, which is the position
+    /// (`created_at.checkout_id.sequence`) of that page's last event; the page holds the events
+    /// after it.
+    #[param(
+        min_length = 5,
+        max_length = 96,
+        pattern = r"^[0-9]{1,15}\.[A-Za-z0-9_]{1,64}\.[0-9]{1,15}$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -455,7 +500,7 @@ const EVENT_COLUMNS: &str = "id, type, created_at, seq, checkout_id, data";
     params(EventQuery),
     responses(
         (status = 200, description = "A page of events", body = EventList),
-        (status = 400, description = "`limit` not 1 – 100, or a `cursor` this API did not give (INVALID_PARAMETER)", body = ApiError),
+        (status = 400, description = "`limit` not 1 – 100, or a `cursor` not of its pattern (INVALID_PARAMETER)", body = ApiError),
         (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
         (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
@@ -479,16 +524,14 @@ pub async fn list_events(
     };
     let db = &state.sessions.db;
     // Newest first, in a total order (time, checkout, sequence); the cursor is the last
-    // event's id, so a page never repeats or skips one written meanwhile.
+    // event's position in it, so a page never repeats or skips one written meanwhile.
     let after: Option<(i64, String, i64)> = match &query.cursor {
         None => None,
         Some(cursor) => Some(
-            sqlx::query_as("SELECT created_at, checkout_id, seq FROM events WHERE id = $1")
-                .bind(cursor)
-                .fetch_optional(&db.pool)
-                .await?
+            crate::ids::cursor_parts(cursor, 3)
+                .and_then(|(created_at, checkout_id, seq)| Some((created_at, checkout_id, seq?)))
                 .ok_or(NotifyError::InvalidParameter(
-                    "cursor must be a next_cursor this API answered",
+                    "cursor must be a created_at.checkout_id.sequence position, as next_cursor is",
                 ))?,
         ),
     };
@@ -534,7 +577,13 @@ pub async fn list_events(
     let mut rows = select.bind(limit + 1).fetch_all(&db.pool).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more.then(|| rows.last().map(|row| row.0.clone())).flatten();
+    let next_cursor = more
+        .then(|| {
+            rows.last().map(|(_, _, created_at, seq, checkout_id, _)| {
+                format!("{created_at}.{checkout_id}.{seq}")
+            })
+        })
+        .flatten();
     let data = with_deliveries(&state, rows).await?;
     Ok(Json(EventList { data, next_cursor }))
 }
@@ -585,7 +634,7 @@ pub async fn redeliver(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Event>), NotifyError> {
     let db = &state.sessions.db;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     let kind: Option<(String,)> = sqlx::query_as("SELECT type FROM events WHERE id = $1")
         .bind(&id)
         .fetch_optional(&mut *tx)

@@ -153,8 +153,13 @@ struct ListParams {
     /// Checkouts per page, 1 to 100 (20 by default).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// The `next_cursor` of the previous page.
-    #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
+    /// Where the page starts: the `next_cursor` of the previous page, which is the position
+    /// (`created_at.id`) of that page's last checkout; the page holds the checkouts after it.
+    #[param(
+        min_length = 3,
+        max_length = 80,
+        pattern = r"^[0-9]{1,15}\.[A-Za-z0-9_]{1,64}$"
+    )]
     cursor: Option<String>,
 }
 
@@ -166,7 +171,7 @@ struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "A page of checkouts, newest first", body = CheckoutList),
-        (status = 400, description = "INVALID_PARAMETER: status, limit or cursor", body = ApiError),
+        (status = 400, description = "INVALID_PARAMETER: status, limit, or a cursor not of its pattern", body = ApiError),
         (status = 401, description = "UNAUTHORIZED", body = ApiError),
         (status = 429, description = "TOO_MANY_REQUESTS", body = ApiError),
     ),
@@ -174,8 +179,14 @@ struct ListParams {
 )]
 async fn list_checkouts(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<ListParams>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CheckoutList>, Error> {
+    // A repeated or unknown-shaped parameter: our error shape, not axum's plain text.
+    let Query(params) = params.map_err(|_| {
+        Error::InvalidParameter(
+            "the query string is reference, status, limit and cursor, each once",
+        )
+    })?;
     let status = match params.status.as_deref() {
         Some(status) => Some(CheckoutStatus::parse(status).ok_or(Error::InvalidParameter(
             "status must be open, paid, expired or canceled",

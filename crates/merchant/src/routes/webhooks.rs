@@ -71,7 +71,7 @@ pub async fn receive(
         None => None,
     };
     let at = now();
-    let mut tx = sessions.db.pool.begin().await?;
+    let mut tx = sessions.db.begin().await?;
     sqlx::query("DELETE FROM received_webhooks WHERE received_at < $1")
         .bind(at - DEDUPLICATION_WINDOW_SECONDS)
         .execute(&mut *tx)
