@@ -42,6 +42,8 @@ pub struct Config {
     pub merchant_api_keys: crate::keys::ConfiguredKeys,
     /// The shop's name, shown on the hosted pay page.
     pub merchant_name: String,
+    /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
+    pub notifications: crate::outbox::Settings,
 }
 
 impl Config {
@@ -66,6 +68,7 @@ impl Config {
             reconcile_every: Some(std::time::Duration::from_secs(30)),
             merchant_api_keys: crate::keys::ConfiguredKeys::default(),
             merchant_name: DEFAULT_MERCHANT_NAME.to_owned(),
+            notifications: crate::outbox::Settings::default(),
         }
     }
 }
@@ -131,6 +134,12 @@ pub struct Args {
     /// The shop's name, shown on the hosted pay page.
     #[arg(long, env = "MERCHANT_NAME", default_value = DEFAULT_MERCHANT_NAME)]
     pub merchant_name: String,
+    /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
 }
 
 impl Args {
@@ -190,6 +199,17 @@ impl Args {
         if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
             bail!("MERCHANT_NAME must be 1 to 100 characters");
         }
+        if !(1..=60).contains(&self.webhook_timeout_secs) {
+            bail!("WEBHOOK_TIMEOUT_SECS must be 1 to 60");
+        }
+        if !(1..=256).contains(&self.webhook_concurrency) {
+            bail!("WEBHOOK_CONCURRENCY must be 1 to 256");
+        }
+        let notifications = crate::outbox::Settings {
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
+            concurrency: self.webhook_concurrency,
+            ..crate::outbox::Settings::default()
+        };
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -205,6 +225,7 @@ impl Args {
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
             merchant_api_keys,
             merchant_name: self.merchant_name,
+            notifications,
         })
     }
 }
@@ -283,5 +304,7 @@ mod tests {
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--merchant-api-keys", "sk_test_x"]).contains("MERCHANT_API_KEYS"));
         assert!(error(&["--merchant-name", " "]).contains("MERCHANT_NAME"));
+        assert!(error(&["--webhook-timeout-secs", "0"]).contains("WEBHOOK_TIMEOUT_SECS"));
+        assert!(error(&["--webhook-concurrency", "0"]).contains("WEBHOOK_CONCURRENCY"));
     }
 }

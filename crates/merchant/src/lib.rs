@@ -16,6 +16,7 @@
 //! - [`lease`]: work done by one instance at a time (a row of the shared database).
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
+//! - [`outbox`]: events POSTed to the shop's webhook endpoints, each delivery retried on its own.
 //! - [`routes`]: the HTTP surface — `/v1` and its OpenAPI document, checkout sessions and
 //!   their event streams, the hosted pay page, the webhook receiver, the widget's files,
 //!   health checks.
@@ -37,6 +38,7 @@ pub mod ids;
 pub mod keys;
 pub mod lease;
 pub mod metrics;
+pub mod outbox;
 pub mod reconcile;
 pub mod routes;
 pub mod sessions;
@@ -62,6 +64,8 @@ pub struct AppState {
     pub limits: routes::checkout::Limits,
     /// This process's name among the instances sharing the database: it holds leases by it.
     pub instance: String,
+    /// Wakes the webhook delivery worker; holds its HTTP client.
+    pub outbox: outbox::Outbox,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -80,6 +84,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: ids::instance_name(),
         public_url,
+        outbox: outbox::Outbox::new(config.notifications.clone())?,
         config,
     }))
 }
@@ -132,6 +137,10 @@ pub async fn serve_with(
     if let Err(error) = lease::release(&stopped.sessions.db, "reconcile", &stopped.instance).await {
         tracing::warn!(%error, "reconciliation lease not released");
     }
+    // Deliveries this instance had claimed are due again at once, not when the claims lapse.
+    if let Err(error) = outbox::release(&stopped.sessions.db, &stopped.instance).await {
+        tracing::warn!(%error, "webhook claims not released");
+    }
     served?;
     Ok(())
 }
@@ -148,6 +157,7 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
         tasks.push(tokio::spawn(reconcile::run(Arc::clone(state), every)));
     }
     tasks.push(tokio::spawn(expire_checkouts(Arc::clone(state))));
+    tasks.push(tokio::spawn(outbox::run(Arc::clone(state))));
     tasks
 }
 

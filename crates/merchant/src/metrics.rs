@@ -47,13 +47,13 @@ pub fn init() {
     let _ = handle();
 }
 
-/// The Prometheus text of every metric, the session gauges refreshed from `db`.
-pub async fn render(db: &Db) -> String {
+/// The Prometheus text of every metric, the session gauges refreshed from `db`. Fails when the
+/// database does not answer: gauges of zero would tell the scraper that nothing is pending.
+pub async fn render(db: &Db) -> Result<String, sqlx::Error> {
     let counts: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM sessions GROUP BY status")
             .fetch_all(&db.pool)
-            .await
-            .unwrap_or_default();
+            .await?;
     for status in ["awaiting_payment", "paid", "failed", "expired"] {
         let count = counts
             .iter()
@@ -61,7 +61,7 @@ pub async fn render(db: &Db) -> String {
             .map_or(0, |(_, n)| *n);
         metrics::gauge!(SESSIONS, "status" => status).set(count as f64);
     }
-    handle().map(PrometheusHandle::render).unwrap_or_default()
+    Ok(handle().map(PrometheusHandle::render).unwrap_or_default())
 }
 
 /// Counts an open stream for as long as it lives.

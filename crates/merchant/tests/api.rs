@@ -1050,6 +1050,18 @@ async fn the_readiness_check_answers_ready_while_the_database_does_and_not_after
 }
 
 #[tokio::test]
+async fn metrics_fail_instead_of_answering_zeros_when_the_database_does_not_answer() {
+    let app = spawn_app().await;
+    let response = app.get(&format!("{}/metrics", app.address)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    app.state.sessions.db.pool.close().await;
+
+    let response = app.get(&format!("{}/metrics", app.address)).await;
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
+}
+
+#[tokio::test]
 async fn a_production_backend_serves_no_demo_store_page() {
     let app = spawn_app().await;
 

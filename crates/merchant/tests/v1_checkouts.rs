@@ -832,11 +832,17 @@ async fn a_sessions_expiry_never_outlives_its_checkouts() {
 // ---------------------------------------------------------------------------------------------
 
 /// Every `/v1` route this suite knows.
-const V1_ROUTES: [(&str, &str); 4] = [
+const V1_ROUTES: [(&str, &str); 10] = [
     ("post", "/v1/checkouts"),
     ("get", "/v1/checkouts"),
     ("get", "/v1/checkouts/{id}"),
     ("post", "/v1/checkouts/{id}/cancel"),
+    ("post", "/v1/webhook-endpoints"),
+    ("get", "/v1/webhook-endpoints"),
+    ("delete", "/v1/webhook-endpoints/{id}"),
+    ("get", "/v1/events"),
+    ("get", "/v1/events/{id}"),
+    ("post", "/v1/events/{id}/redeliver"),
 ];
 
 fn operations(document: &Value) -> Vec<(String, String, Value)> {

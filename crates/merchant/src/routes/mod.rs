@@ -1,6 +1,7 @@
 //! The HTTP surface of the merchant backend.
 
 pub mod checkout;
+pub mod notifications;
 pub mod pay;
 pub mod v1;
 pub mod webhooks;
@@ -119,15 +120,21 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// `/metrics`: Prometheus text format.
+/// `/metrics`: Prometheus text format; `503 NOT_READY` when the database does not answer.
 async fn metrics(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
-) -> impl axum::response::IntoResponse {
-    (
+) -> Result<impl axum::response::IntoResponse, Error> {
+    let text = crate::metrics::render(&state.sessions.db)
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "metrics not rendered: database unavailable");
+            Error::NotReady
+        })?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::render(&state.sessions.db).await,
-    )
+        text,
+    ))
 }

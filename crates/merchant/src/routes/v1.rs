@@ -42,7 +42,7 @@ use crate::{idempotency, keys};
                        a key."
     ),
     modifiers(&BearerAuth),
-    tags((name = "checkouts"), (name = "widget"))
+    tags((name = "checkouts"), (name = "notifications"), (name = "widget"))
 )]
 struct ApiDoc;
 
@@ -77,7 +77,9 @@ pub fn checkouts() -> OpenApiRouter<Arc<AppState>> {
 
 /// Every `/v1` route, one function per feature module.
 pub fn api() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new().merge(checkouts())
+    OpenApiRouter::new()
+        .merge(checkouts())
+        .merge(super::notifications::routes())
 }
 
 /// The OpenAPI document: every `/v1` route, and the widget's routes.

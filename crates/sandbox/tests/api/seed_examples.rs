@@ -1,4 +1,4 @@
-//! Each curl example of the seed document (`shared/seed/mobile-pay-api-doc.txt`), sent verbatim —
+//! Each curl example of MOBILE-PAY's public API document (docs/mobilepay-api.md summarises it), sent verbatim —
 //! same method, path, headers and body — with only the host (and `YOUR_TOKEN`) swapped, answering
 //! as the document implies. Placeholders the document leaves in (`+225XXXXXXXXX`) get a clear
 //! JSON 4xx.
