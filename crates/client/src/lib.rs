@@ -217,6 +217,43 @@ impl Client {
         self.post("/api/v1/transfers/international", request).await
     }
 
+    /// [`Client::local_transfer`] with the caller's `Idempotency-Key`: the same key sent again
+    /// (after a timeout, by another process) gets MOBILE-PAY's recorded answer instead of a
+    /// second transfer.
+    pub async fn local_transfer_with_key(
+        &self,
+        request: &LocalTransfer,
+        idempotency_key: &str,
+    ) -> Result<Transfer, Error> {
+        self.send_with_key(
+            Method::POST,
+            "/api/v1/transfers/local",
+            Auth::Bearer,
+            None::<&()>,
+            Some(request),
+            Some(idempotency_key.to_owned()),
+        )
+        .await
+    }
+
+    /// [`Client::international_transfer`] with the caller's `Idempotency-Key` (see
+    /// [`Client::local_transfer_with_key`]).
+    pub async fn international_transfer_with_key(
+        &self,
+        request: &InternationalTransfer,
+        idempotency_key: &str,
+    ) -> Result<Transfer, Error> {
+        self.send_with_key(
+            Method::POST,
+            "/api/v1/transfers/international",
+            Auth::Bearer,
+            None::<&()>,
+            Some(request),
+            Some(idempotency_key.to_owned()),
+        )
+        .await
+    }
+
     /// `POST /api/v1/payments/qr`.
     pub async fn create_qr_payment(&self, request: &CreateQrPayment) -> Result<QrPayment, Error> {
         self.post("/api/v1/payments/qr", request).await
@@ -328,8 +365,22 @@ impl Client {
         query: Option<&Q>,
         body: Option<&B>,
     ) -> Result<T, Error> {
-        let url = format!("{}{path}", self.base_url);
         let idempotency_key = (method == Method::POST).then(random_key);
+        self.send_with_key(method, path, auth, query, body, idempotency_key)
+            .await
+    }
+
+    /// [`Client::send`] with a given `Idempotency-Key` (or none).
+    async fn send_with_key<Q: Serialize, B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth,
+        query: Option<&Q>,
+        body: Option<&B>,
+        idempotency_key: Option<String>,
+    ) -> Result<T, Error> {
+        let url = format!("{}{path}", self.base_url);
         let mut attempt = 1;
         loop {
             let mut request = self.http.request(method.clone(), &url);

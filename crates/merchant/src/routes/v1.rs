@@ -42,7 +42,7 @@ use crate::{idempotency, keys};
                        a key."
     ),
     modifiers(&BearerAuth),
-    tags((name = "checkouts"), (name = "notifications"), (name = "widget"))
+    tags((name = "checkouts"), (name = "notifications"), (name = "refunds"), (name = "widget"))
 )]
 struct ApiDoc;
 
@@ -80,6 +80,7 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .merge(checkouts())
         .merge(super::notifications::routes())
+        .merge(super::refunds::routes())
 }
 
 /// The OpenAPI document: every `/v1` route, and the widget's routes.
@@ -234,7 +235,10 @@ async fn get_checkout(
         .get(&id)
         .await?
         .ok_or(Error::CheckoutNotFound)?;
-    Ok(Json(state.checkouts.wire(&checkout)))
+    let mut wire = state.checkouts.wire(&checkout);
+    let refunds = crate::refunds::for_checkout(&state, &checkout.id).await?;
+    wire.refunds = Some(refunds.iter().map(crate::refunds::Refund::wire).collect());
+    Ok(Json(wire))
 }
 
 /// `POST /v1/checkouts/{id}/cancel`.
