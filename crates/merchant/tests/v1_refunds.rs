@@ -557,3 +557,28 @@ async fn two_instances_on_postgresql_never_refund_more_than_was_paid_together() 
     assert_eq!(checkout["amount_refunded"], 10_000);
     assert_eq!(checkout["refunds"].as_array().map(Vec::len), Some(10));
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_refunds_bounds_statuses_and_codes() {
+    let document = serde_json::to_value(mobilepay_merchant::routes::v1::document()).expect("JSON");
+
+    let schemas = &document["components"]["schemas"];
+    let create = &schemas["CreateRefund"]["properties"];
+    assert_eq!(create["amount"]["minimum"], 100);
+    assert_eq!(create["amount"]["maximum"], 2_000_000);
+    assert_eq!(create["reason"]["maxLength"], 255);
+    assert_eq!(
+        schemas["RefundStatus"]["enum"],
+        json!(["pending", "succeeded", "failed"])
+    );
+    assert!(schemas["Checkout"]["properties"]["amount_refundable"].is_object());
+    let responses = &document["paths"]["/v1/refunds"]["post"]["responses"];
+    for code in [
+        "201", "400", "401", "402", "404", "409", "422", "429", "502", "503",
+    ] {
+        assert!(
+            responses[code].is_object(),
+            "POST /v1/refunds documents {code}"
+        );
+    }
+}

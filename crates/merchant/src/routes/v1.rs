@@ -33,7 +33,8 @@ use crate::{idempotency, keys};
         title = "MOBILE-PAY Checkout — merchant API",
         version = "1",
         description = "The merchant backend's API for a shop's own server: checkouts to be paid \
-                       by the widget or the hosted pay page, and the events about them. Every \
+                       by the widget or the hosted pay page, their refunds (transfers back to the payer), and \
+                       the events about them (for `refund.*` events, `data` is the refund). Every \
                        /v1 route needs `Authorization: Bearer mk_…`; every POST honours \
                        `Idempotency-Key` (the same key and body: the stored answer, with \
                        `Idempotent-Replayed: true`; another body: 422; while the first runs: \
