@@ -136,13 +136,30 @@ pub struct Created {
     pub server_now: Option<f64>,
 }
 
-/// `POST {endpoint}/checkout/sessions` `{"order_id"}`.
-pub async fn create_session(endpoint: &str, order_id: &str) -> Result<Created, ErrorCode> {
+/// `POST {endpoint}/checkout/sessions` `{"order_id"}`; or, when `sent` is given, the answer to
+/// that same request already sent by the element's JS shim while the wasm was downloading
+/// (`www/index.js`), read exactly as the widget reads its own.
+pub async fn create_session(
+    endpoint: &str,
+    order_id: &str,
+    sent: Option<js_sys::Promise>,
+) -> Result<Created, ErrorCode> {
     let body = js_sys::Object::new();
     js_sys::Reflect::set(&body, &"order_id".into(), &order_id.into())
         .map_err(|_| INVALID_RESPONSE.to_owned())?;
     let body = js_sys::JSON::stringify(&body).map_err(|_| INVALID_RESPONSE.to_owned())?;
-    let (response, json) = call(&[endpoint, "/checkout/sessions"].concat(), Some(&body)).await?;
+    let url = [endpoint, "/checkout/sessions"].concat();
+    let (response, json) = match sent {
+        Some(sent) => {
+            let response = JsFuture::from(sent)
+                .await
+                .map_err(|_| NETWORK_ERROR.to_owned())?
+                .dyn_into::<Response>()
+                .map_err(|_| INVALID_RESPONSE.to_owned())?;
+            read(response).await
+        }
+        None => call(&url, Some(&body)).await?,
+    };
     let server_now = response
         .headers()
         .get("date")
@@ -203,11 +220,16 @@ async fn call(
         .await
         .map_err(network)?
         .unchecked_into();
+    Ok(read(response).await)
+}
+
+/// A response and its body as JSON (`null` if it is not JSON).
+async fn read(response: Response) -> (Response, JsValue) {
     let json = match response.json() {
         Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
     };
-    Ok((response, json))
+    (response, json)
 }
 
 /// Resolves after `ms` milliseconds.
@@ -288,6 +310,13 @@ impl EventStream {
             _on_status: on_status,
             _on_error: on_error,
         })
+    }
+}
+
+impl EventStream {
+    /// Whether the connection is open now (not reconnecting, not closed).
+    pub fn is_open(&self) -> bool {
+        self.source.ready_state() == EventSource::OPEN
     }
 }
 

@@ -125,6 +125,10 @@ pub fn Checkout(
     #[prop(optional)]
     locale: Locale,
     #[prop(optional)] host: Option<HtmlElement>,
+    /// The session request's pending answer, when the page already sent it (the element's JS
+    /// shim does, while the wasm downloads): the first start reads it instead of asking again.
+    #[prop(optional_no_strip)]
+    sent: Option<js_sys::Promise>,
 ) -> impl IntoView {
     let texts = locale.texts();
     let state = RwSignal::new(State::Loading);
@@ -138,6 +142,7 @@ pub fn Checkout(
     let endpoint = StoredValue::new(endpoint);
     // Whether "copy the code" worked; `None` until it is pressed.
     let copied = RwSignal::new(None::<bool>);
+    let sent = StoredValue::new_local(sent);
 
     let start = move || {
         follower.set_value(None);
@@ -152,8 +157,10 @@ pub fn Checkout(
         ) else {
             return;
         };
+        // Only the first start: a retry asks anew.
+        let sent = sent.try_update_value(Option::take).flatten();
         leptos::task::spawn_local(async move {
-            let created = api::create_session(&endpoint, &order_id).await;
+            let created = api::create_session(&endpoint, &order_id, sent).await;
             if generation.try_get_value() != Some(current) {
                 return;
             }
@@ -181,6 +188,9 @@ pub fn Checkout(
     };
     start();
     on_cleanup(move || follower.set_value(None));
+    // The countdown's clock, ticked every second while a payment is awaited.
+    let now = RwSignal::new(js_sys::Date::now());
+    wake_on_return(state, link, follower, now);
 
     // One click listener for the whole widget, dispatching by the pressed button's part, rather
     // than `on:click` on each button: Leptos's event handlers bring its event-delegation code
@@ -198,8 +208,6 @@ pub fn Checkout(
         }
     };
     let clicks = StoredValue::new_local(None::<Closure<dyn FnMut(web_sys::Event)>>);
-    // The countdown's clock, ticked every second while a payment is awaited.
-    let now = RwSignal::new(js_sys::Date::now());
     // Builds once, when Leptos creates the root `<div>`: the click listener and the effect that
     // draws the widget into it (`view`).
     let draw = move |div: web_sys::Element| {
@@ -268,6 +276,85 @@ fn follow_stream(
     match stream {
         Some(stream) => follower.set_value(Some(Follower::Stream(stream))),
         None => poll(status_url, state, link, follower),
+    }
+}
+
+/// When the phone comes back — the link returns (`online`) or the tab is shown again
+/// (`visibilitychange`) — while a payment is awaited: the status is asked at once and the event
+/// stream reopened, rather than waiting for the browser's own reconnection (seconds, backing
+/// off) or the next poll. A stream that looks open after a sleep or a change of network may
+/// be dead without knowing it; a fresh one starts with the current status. The countdown is
+/// redrawn at once too (it is computed from the clock, so it was never wrong, only not drawn
+/// while the tab was hidden). The listeners go with the component.
+fn wake_on_return(
+    state: RwSignal<State>,
+    link: RwSignal<Link>,
+    follower: StoredValue<Option<Follower>, LocalStorage>,
+    now: RwSignal<f64>,
+) {
+    let (Some(window), Some(document)) = (
+        web_sys::window(),
+        web_sys::window().and_then(|w| w.document()),
+    ) else {
+        return;
+    };
+    let visible = document.clone();
+    let wake = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if visible.hidden() {
+            return;
+        }
+        now.try_set(js_sys::Date::now());
+        let urls = state.try_with_untracked(|s| match s {
+            State::Session {
+                session, status, ..
+            } if !status.is_final() => {
+                Some((session.events_url.clone(), session.status_url.clone()))
+            }
+            _ => None,
+        });
+        let Some((events_url, status_url)) = urls.flatten() else {
+            return;
+        };
+        let streaming = follower
+            .try_with_value(|f| matches!(f, Some(Follower::Stream(_))))
+            .unwrap_or(false);
+        if streaming {
+            follow_stream(events_url, status_url.clone(), state, link, follower);
+        }
+        leptos::task::spawn_local(async move {
+            if let Ok(update) = api::status(&status_url).await {
+                state.try_update(|s| s.apply(update));
+                if state.try_with_untracked(State::is_final) == Some(true) {
+                    follower.try_set_value(None);
+                }
+            }
+        });
+    });
+    let callback: &js_sys::Function = wake.as_ref().unchecked_ref();
+    let _ = window.add_event_listener_with_callback("online", callback);
+    let _ = document.add_event_listener_with_callback("visibilitychange", callback);
+    // Disposed with the component, which removes the listeners.
+    StoredValue::new_local(Listening {
+        targets: [
+            (window.into(), "online"),
+            (document.into(), "visibilitychange"),
+        ],
+        callback: wake,
+    });
+}
+
+/// Event listeners that are removed when this is dropped.
+struct Listening {
+    targets: [(web_sys::EventTarget, &'static str); 2],
+    callback: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        for (target, kind) in &self.targets {
+            let _ = target
+                .remove_event_listener_with_callback(kind, self.callback.as_ref().unchecked_ref());
+        }
     }
 }
 
@@ -376,7 +463,9 @@ impl Handle {
 
 /// Mounts the widget into `root` (the host's shadow root), styled by a constructed stylesheet
 /// (allowed under a strict `style-src`). `endpoint` defaults to the page's origin; `locale` to
-/// French unless it or the browser asks for another language the widget has.
+/// French unless it or the browser asks for another language the widget has. `session`, when
+/// given, is the pending answer (a `fetch` promise) to the session request for `order_id`
+/// that the page already sent to `endpoint` (see [`Checkout`]'s `sent`).
 #[wasm_bindgen]
 pub fn mount(
     host: HtmlElement,
@@ -384,6 +473,7 @@ pub fn mount(
     order_id: String,
     endpoint: Option<String>,
     locale: Option<String>,
+    session: Option<js_sys::Promise>,
 ) -> Result<Handle, JsValue> {
     element::adopt_stylesheet(&root, STYLE)?;
     let container = element::container(&root)?;
@@ -393,7 +483,7 @@ pub fn mount(
         .map_or_else(api::page_origin, Ok)?;
     let endpoint = api::resolve(&endpoint)?;
     let mounted = leptos::mount::mount_to(container, move || {
-        view! { <Checkout order_id endpoint locale host /> }
+        view! { <Checkout order_id endpoint locale host sent=session /> }
     });
     Ok(Handle {
         mounted: Some(Box::new(mounted)),

@@ -221,6 +221,7 @@ fn mount(locale: &str) -> Mounted {
         "ord_1".into(),
         Some("http://shop.test".into()),
         Some(locale.into()),
+        None,
     )
     .expect("mounts");
     Mounted { host, root, handle }
@@ -512,6 +513,116 @@ async fn a_lost_stream_shows_reconnecting_and_recovers_by_itself() {
         Some(1.0),
         "the browser's own reconnection, no second stream"
     );
+}
+
+/// The status URL of [`session`]'s session.
+const STATUS_URL: &str = "http://shop.test/checkout/sessions/cs_PAYTEST000001/status?token=t";
+
+#[wasm_bindgen_test]
+async fn coming_back_online_asks_the_status_at_once_and_opens_a_fresh_stream() {
+    fake_backend(&format!("[{}, {}]", session_json(), status_json("paid")));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    stream_opens();
+    // Offline: the stream dropped, and the browser's own retry would come seconds later.
+    stream_fails(0);
+    w.shows("Reconnexion…").await;
+    script("window.dispatchEvent(new Event('online')); return null;");
+    // At once, not after a retry delay: a fresh stream, and the status asked.
+    assert_eq!(
+        script("return window.__sources.length;").as_f64(),
+        Some(2.0)
+    );
+    assert_eq!(
+        script("return window.__sources[0].readyState;").as_f64(),
+        Some(2.0),
+        "the dropped stream is closed"
+    );
+    w.reaches("paid").await;
+    assert_eq!(fetched().get(1).map(String::as_str), Some(STATUS_URL));
+    assert!(events().contains(&"mobilepay:paid:paid".to_owned()));
+}
+
+/// Makes the page look hidden (`true`) or shown, as a phone's sleep or a background tab
+/// does, and tells it.
+fn set_hidden(hidden: bool) {
+    script(&format!(
+        "Object.defineProperty(document, 'hidden', {{ configurable: true, get: () => {hidden} }});
+         Object.defineProperty(document, 'visibilityState', {{
+           configurable: true, get: () => {hidden} ? 'hidden' : 'visible' }});
+         document.dispatchEvent(new Event('visibilitychange'));
+         if (!{hidden}) {{ delete document.hidden; delete document.visibilityState; }}
+         return null;"
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn a_tab_shown_again_asks_the_status_at_once_and_a_hidden_one_asks_nothing() {
+    fake_backend(&format!("[{}, {}]", session_json(), status_json("paid")));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    stream_opens();
+    set_hidden(true);
+    assert_eq!(
+        script("return window.__sources.length;").as_f64(),
+        Some(1.0),
+        "hiding the tab reopens nothing"
+    );
+    // Paid meanwhile, while the tab was in the background and its stream silent.
+    set_hidden(false);
+    w.reaches("paid").await;
+    assert_eq!(
+        fetched(),
+        vec![
+            "http://shop.test/checkout/sessions".to_owned(),
+            STATUS_URL.to_owned()
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_final_status_is_not_asked_again_when_the_link_comes_back() {
+    fake_backend(&format!("[{}]", session_json()));
+    let w = mount("fr");
+    w.reaches("awaiting_payment").await;
+    stream_opens();
+    emit("paid", None);
+    w.reaches("paid").await;
+    script("window.dispatchEvent(new Event('online')); return null;");
+    set_hidden(false);
+    assert_eq!(
+        script("return window.__sources.length;").as_f64(),
+        Some(1.0)
+    );
+    tick().await;
+    assert_eq!(fetched().len(), 1, "{:?}", fetched());
+}
+
+#[wasm_bindgen_test]
+async fn the_session_request_the_page_already_sent_is_read_instead_of_sending_another() {
+    fake_backend(&format!("[{}]", session_json()));
+    let host = element_in_body("mobilepay-test");
+    let root = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .expect("shadow root");
+    // What the element's JS shim does: the request sent while the wasm downloads.
+    let sent: js_sys::Promise = script(
+        "return fetch(new Request('http://shop.test/checkout/sessions', { method: 'POST' }));",
+    )
+    .unchecked_into();
+    let handle = mobilepay_checkout::mount(
+        host.clone(),
+        root.clone(),
+        "ord_1".into(),
+        Some("http://shop.test".into()),
+        Some("fr".into()),
+        Some(sent),
+    )
+    .expect("mounts");
+    let w = Mounted { host, root, handle };
+    w.reaches("awaiting_payment").await;
+    w.shows("25 000 FCFA").await;
+    assert_eq!(fetched().len(), 1, "one session request: {:?}", fetched());
 }
 
 #[wasm_bindgen_test]

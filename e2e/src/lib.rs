@@ -5,19 +5,24 @@
 
 pub mod store;
 
+pub mod cdp;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
-use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
+use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY, DEMO_PHONE};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// The demo shop's merchant API key (DESIGN.md's), configured by the stack and printed by the
 /// demo.
 pub const DEMO_API_KEY: &str = "mk_test_demo_shop";
+/// The console's operator that the stack creates (or whose password it resets) at each start.
+pub const DEMO_OPERATOR_EMAIL: &str = "admin@boutique.test";
+pub const DEMO_OPERATOR_PASSWORD: &str = "console-demo-2026";
 
 /// A running sandbox and merchant backend. Dropping it shuts both down.
 #[derive(Debug)]
@@ -39,6 +44,8 @@ pub struct Options {
     /// How long a QR payment can be paid; `None`: the sandbox's default. Short, so that a
     /// test sees a payment expire.
     pub payment_ttl: Option<std::time::Duration>,
+    /// Where browsers reach the backend, if not at its own address (through a proxy).
+    pub public_url: Option<String>,
 }
 
 impl Stack {
@@ -79,6 +86,7 @@ impl Stack {
             data_dir,
             allowed_origins,
             payment_ttl,
+            public_url,
         } = options;
         let sandbox = TcpListener::bind(sandbox_addr)
             .await
@@ -110,9 +118,12 @@ impl Stack {
             Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET])?,
         );
         merchant_config.widget_dir = widget_dir;
+        // The console pays out to the demo merchant's own phone, the sandbox account's.
+        merchant_config.payout_phone = Some(DEMO_PHONE.to_owned());
         merchant_config.allowed_origins = allowed_origins;
         merchant_config.merchant_api_keys =
             mobilepay_merchant::keys::ConfiguredKeys::new(&[DEMO_API_KEY])?;
+        merchant_config.public_url = public_url;
         if let Some(dir) = &data_dir {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",
@@ -124,11 +135,18 @@ impl Stack {
             mobilepay_sandbox::run(sandbox, sandbox_config, stopped(&stop)),
         ));
         let state = mobilepay_merchant::state(&merchant, merchant_config).await?;
+        mobilepay_merchant::console::operators::upsert(
+            &state.console.db,
+            DEMO_OPERATOR_EMAIL,
+            DEMO_OPERATOR_PASSWORD,
+        )
+        .await?;
         // The store calls the API over HTTP, as a shop's server would.
         let store = store::router(Arc::new(store::Store {
             api: store_url.clone(),
             key: DEMO_API_KEY.to_owned(),
             http: reqwest::Client::new(),
+            widget_dir: state.config.widget_dir.clone(),
         }));
         tokio::spawn(log_failure(
             "merchant backend",

@@ -16,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use mobilepay_merchant::routes::assets;
 use mobilepay_merchant::routes::pay::STORE_CSP;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,6 +36,8 @@ pub struct Store {
     pub api: String,
     pub key: String,
     pub http: reqwest::Client,
+    /// The built widget, for its manifest's hashed names in the page's preload hints.
+    pub widget_dir: Option<std::path::PathBuf>,
 }
 
 /// `GET /` and `GET /store.css`.
@@ -158,6 +161,11 @@ async fn page(
             "Coton imprimé, 6 yards. Livraison à Abidjan sous 48 h.",
         )
     };
+    let manifest = match &store.widget_dir {
+        Some(dir) => assets::Manifest::read(dir).await,
+        None => None,
+    };
+    let widget_tags = assets::head_tags(manifest.as_ref());
     let html = format!(
         r#"<!doctype html>
 <html lang="{lang}">
@@ -167,7 +175,7 @@ async fn page(
 <title>Boutique démo — MOBILE-PAY Checkout</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/store.css">
-<script type="module" src="/widget/mobilepay-checkout.js"></script>
+{widget_tags}
 </head>
 <body class="{theme}">
 <header><strong>Boutique Akwaba</strong> <span class="tag">démo</span></header>
@@ -225,9 +233,14 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// `GET /store.css`: the demo store's own look (the widget styles itself inside its shadow root).
+/// Cached like the widget's stable names: the page waits for it before running its scripts,
+/// and on a 3G link asking for it again would cost a repeat visit a round trip.
 async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, assets::SHORT_LIVED),
+        ],
         include_str!("store.css"),
     )
 }

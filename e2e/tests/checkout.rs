@@ -19,10 +19,16 @@ use tokio::process::{Child, Command};
 // More tests of this binary (one binary for all end-to-end tests).
 #[path = "checkout/a11y.rs"]
 mod a11y;
+#[path = "checkout/console.rs"]
+mod console;
+#[path = "checkout/flaky.rs"]
+mod flaky;
 #[path = "checkout/npm.rs"]
 mod npm;
 #[path = "checkout/pay.rs"]
 mod pay;
+#[path = "checkout/slow_link.rs"]
+mod slow_link;
 
 /// How long a page may take to reach a state; generous for a 2-core machine under load.
 const PATIENCE: Duration = Duration::from_secs(30);

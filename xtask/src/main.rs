@@ -221,6 +221,7 @@ fn demo() -> anyhow::Result<()> {
              Sandbox API keys: {DEMO_MERCHANT_KEY} (Marchand), {DEMO_FREE_KEY} (Gratuit), {DEMO_ENTERPRISE_KEY} (Entreprise)\n  \
              merchant_id:      {DEMO_MERCHANT_ID}\n  \
              Merchant API key: {shop_key} (Authorization: Bearer … on {store}/v1/…)\n\n  \
+             Console:          {store}/console/ as {operator} / {password}\n\n  \
              Open the store, then pay by opening the QR code's URL (the sandbox wallet page),\n  \
              or: curl -X POST {sandbox}/sandbox/v1/payments/<payment-id>/pay \
              -H 'content-type: application/json' -d '{{\"outcome\":\"success\"}}'\n\n  \
@@ -228,6 +229,8 @@ fn demo() -> anyhow::Result<()> {
             store = stack.store_url,
             sandbox = stack.sandbox_url,
             shop_key = mobilepay_e2e::DEMO_API_KEY,
+            operator = mobilepay_e2e::DEMO_OPERATOR_EMAIL,
+            password = mobilepay_e2e::DEMO_OPERATOR_PASSWORD,
         );
         tokio::signal::ctrl_c().await?;
         drop(stack);

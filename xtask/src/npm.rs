@@ -93,7 +93,7 @@ pub fn prepare(root: &Path, widget: &Path) -> anyhow::Result<Consumer> {
         "package.json",
         "index.js",
         "index.d.ts",
-        "mobilepay-checkout.js",
+        "auto.js",
         "mobilepay_checkout.js",
         "mobilepay_checkout_bg.wasm",
         "custom-elements.json",

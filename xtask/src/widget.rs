@@ -1,5 +1,7 @@
 //! Building the widget: the wasm in release, wasm-bindgen's glue, and the files of `www/`, all
-//! made as small as the tools here make them (each step's saving is in docs/widget.md).
+//! made as small as the tools here make them (each step's saving is in docs/widget.md); then
+//! what a `<script>` tag loads, shaped for a slow phone link ([`package_for_script_tag`]): one
+//! bundled module, content-hashed names, and brotli and gzip siblings of every file.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -9,14 +11,19 @@ use anyhow::{Context, bail};
 use crate::{cargo, run, target_dir, widget_dir};
 
 /// The files of `www/` that the widget's folder (and npm package) ships beside wasm-bindgen's.
-pub const WWW_FILES: [&str; 6] = [
-    "custom-elements.json",
-    "index.js",
-    "index.d.ts",
-    "mobilepay-checkout.js",
-    "package.json",
-    "README.md",
+/// `www/mobilepay-checkout.js`, the script-tag entry, ships as `auto.js` (the npm package's
+/// `./auto`, for bundlers); the folder's `mobilepay-checkout.js` is the same entry bundled.
+pub const WWW_FILES: [(&str, &str); 6] = [
+    ("custom-elements.json", "custom-elements.json"),
+    ("index.js", "index.js"),
+    ("index.d.ts", "index.d.ts"),
+    ("mobilepay-checkout.js", "auto.js"),
+    ("package.json", "package.json"),
+    ("README.md", "README.md"),
 ];
+
+/// What the backend reads to name the hashed files in a page's `<head>`: written beside them.
+pub const MANIFEST: &str = "manifest.json";
 
 /// The npm packages the build runs, pinned: binaryen's `wasm-opt` (Debian's binaryen 108
 /// produces wasm that fails at run time, TOOLCHAIN.md) and esbuild, the JS and CSS minifier.
@@ -69,9 +76,9 @@ pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
     shorten_names(&bin, &glue, &wasm, keep_names)?;
     let minified = minify(&bin, &glue)?;
     std::fs::write(&glue, minified).context("writing the minified glue")?;
-    for file in WWW_FILES {
+    for (file, name) in WWW_FILES {
         let from = root.join("www").join(file);
-        let to = out.join(file);
+        let to = out.join(name);
         if file.ends_with(".js") {
             std::fs::write(&to, minify(&bin, &from)?)
         } else {
@@ -79,7 +86,109 @@ pub fn build_widget(root: &Path) -> anyhow::Result<PathBuf> {
         }
         .with_context(|| format!("copying www/{file}"))?;
     }
+    package_for_script_tag(&bin, &out)?;
     Ok(out)
+}
+
+/// Shapes `out` for a phone on a slow link, where each round trip costs ~0.4 s:
+/// - one module to load instead of a chain of four: the entry, `index.js` and the glue bundled
+///   by esbuild, as `mobilepay-checkout.<hash>.js` and as the stable `mobilepay-checkout.js`
+///   that merchants' `<script>` tags name (served short-lived, so a release reaches shoppers);
+/// - the wasm as `mobilepay_checkout_bg.<hash>.wasm`, the name the bundle fetches; hashed
+///   names never change content, so the backend serves them `immutable` and a repeat visit
+///   downloads nothing;
+/// - [`MANIFEST`] (`{"entry": …, "wasm": …}`), naming both, for pages that write preload
+///   hints;
+/// - a `.br` (brotli -q 11) and a `.gz` (gzip -9) beside every `.js`, `.wasm` and `.json`
+///   file, which the backend picks
+///   by `Accept-Encoding` (compressing at build time costs the server nothing per request).
+///
+/// The npm package keeps the unhashed, unbundled modules: a merchant's bundler does that part.
+pub fn package_for_script_tag(bin: &Path, out: &Path) -> anyhow::Result<()> {
+    // Earlier builds' hashed files and compressed siblings: gone, so the folder holds one build.
+    for entry in std::fs::read_dir(out).context("listing the widget's folder")? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.ends_with(".br") || name.ends_with(".gz") || hash_in(name).is_some() {
+            std::fs::remove_file(&path).with_context(|| format!("removing {name}"))?;
+        }
+    }
+    let wasm_bytes =
+        std::fs::read(out.join("mobilepay_checkout_bg.wasm")).context("reading the wasm")?;
+    let wasm = format!("mobilepay_checkout_bg.{}.wasm", content_hash(&wasm_bytes));
+    std::fs::write(out.join(&wasm), &wasm_bytes).context("writing the hashed wasm")?;
+
+    let bundle = stdout_of(
+        Command::new(bin.join("esbuild"))
+            .arg(out.join("auto.js"))
+            .args([
+                "--bundle",
+                "--format=esm",
+                "--minify",
+                "--log-level=warning",
+            ]),
+    )?;
+    let bundle = String::from_utf8(bundle).context("esbuild's bundle is not UTF-8")?;
+    // `index.js` names the wasm once, relative to the module (`new URL(…, import.meta.url)`,
+    // which esbuild leaves as it is); the bundle fetches the hashed name instead.
+    let unhashed = "\"./mobilepay_checkout_bg.wasm\"";
+    anyhow::ensure!(
+        bundle.matches(unhashed).count() == 1,
+        "the bundle does not name {unhashed} once: update xtask/src/widget.rs"
+    );
+    let bundle = bundle.replace(unhashed, &format!("\"./{wasm}\""));
+    let entry = format!("mobilepay-checkout.{}.js", content_hash(bundle.as_bytes()));
+    for name in [entry.as_str(), "mobilepay-checkout.js"] {
+        std::fs::write(out.join(name), &bundle).with_context(|| format!("writing {name}"))?;
+    }
+    let manifest = serde_json::json!({ "entry": entry, "wasm": wasm });
+    std::fs::write(out.join(MANIFEST), format!("{manifest:#}\n"))
+        .context("writing the manifest")?;
+
+    for entry in std::fs::read_dir(out).context("listing the widget's folder")? {
+        let path = entry?.path();
+        // What a page fetches; the package's other files are for npm and editors.
+        let fetched = ["js", "wasm", "json"]
+            .iter()
+            .any(|ext| path.extension().is_some_and(|e| e == *ext));
+        if !path.is_file() || !fetched {
+            continue;
+        }
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for (ext, compressed) in [
+            ("br", crate::bench::brotli(&bytes)?),
+            ("gz", crate::bench::gzip(&bytes)?),
+        ] {
+            let mut sibling = path.clone().into_os_string();
+            sibling.push(".");
+            sibling.push(ext);
+            std::fs::write(&sibling, compressed)
+                .with_context(|| format!("writing {}", Path::new(&sibling).display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`: a new name for every new content.
+fn content_hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The content hash in a file name made by [`package_for_script_tag`] (`name.<16 hex>.ext`):
+/// the rule by which the backend serves a name `immutable` (`routes::assets::hash_in`).
+fn hash_in(name: &str) -> Option<&str> {
+    let mut parts = name.rsplit('.');
+    let (_ext, hash) = (parts.next()?, parts.next()?);
+    (parts.next().is_some() && hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(hash)
 }
 
 /// The JS classes that wasm-streams exports from the wasm. Leptos depends on it for server

@@ -209,23 +209,15 @@ impl Client {
         self.post("/api/v1/transfers/local", request).await
     }
 
-    /// `POST /api/v1/transfers/international`, to another country of the UEMOA zone.
-    pub async fn international_transfer(
-        &self,
-        request: &InternationalTransfer,
-    ) -> Result<Transfer, Error> {
-        self.post("/api/v1/transfers/international", request).await
-    }
-
-    /// [`Client::local_transfer`] with the caller's `Idempotency-Key`: the same key sent again
-    /// (after a timeout, by another process) gets MOBILE-PAY's recorded answer instead of a
-    /// second transfer.
+    /// [`Client::local_transfer`] with the caller's `Idempotency-Key`: the same key twice (a
+    /// form submitted twice, a retry after a crash) moves the money once, for as long as
+    /// MOBILE-PAY keeps keys (24 hours).
     pub async fn local_transfer_with_key(
         &self,
         request: &LocalTransfer,
         idempotency_key: &str,
     ) -> Result<Transfer, Error> {
-        self.send_with_key(
+        self.send_keyed(
             Method::POST,
             "/api/v1/transfers/local",
             Auth::Bearer,
@@ -236,6 +228,14 @@ impl Client {
         .await
     }
 
+    /// `POST /api/v1/transfers/international`, to another country of the UEMOA zone.
+    pub async fn international_transfer(
+        &self,
+        request: &InternationalTransfer,
+    ) -> Result<Transfer, Error> {
+        self.post("/api/v1/transfers/international", request).await
+    }
+
     /// [`Client::international_transfer`] with the caller's `Idempotency-Key` (see
     /// [`Client::local_transfer_with_key`]).
     pub async fn international_transfer_with_key(
@@ -243,7 +243,7 @@ impl Client {
         request: &InternationalTransfer,
         idempotency_key: &str,
     ) -> Result<Transfer, Error> {
-        self.send_with_key(
+        self.send_keyed(
             Method::POST,
             "/api/v1/transfers/international",
             Auth::Bearer,
@@ -366,12 +366,12 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, Error> {
         let idempotency_key = (method == Method::POST).then(random_key);
-        self.send_with_key(method, path, auth, query, body, idempotency_key)
+        self.send_keyed(method, path, auth, query, body, idempotency_key)
             .await
     }
 
-    /// [`Client::send`] with a given `Idempotency-Key` (or none).
-    async fn send_with_key<Q: Serialize, B: Serialize, T: DeserializeOwned>(
+    /// [`Client::send`] with the `Idempotency-Key` given (`None`: no key).
+    async fn send_keyed<Q: Serialize, B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,

@@ -529,7 +529,9 @@ impl Checkouts {
             return Ok(false);
         };
         events::record_in(&mut tx, &self.wire(&expired), EventType::Expired).await?;
-        // No session changed: none outlives its checkout, each expires on its own.
+        // No session changed: none outlives its checkout, each expires on its own. Nothing
+        // wakes the notification worker either: it finds the event at its next poll (≤ 1 s),
+        // soon enough for an expiry.
         tx.commit().await?;
         tracing::info!(checkout_id = %id, "checkout expired");
         Ok(true)

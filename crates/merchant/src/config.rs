@@ -37,13 +37,15 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How often overdue sessions are reconciled with MOBILE-PAY's history; `None`: never.
     pub reconcile_every: Option<std::time::Duration>,
+    /// The merchant's own phone (`+225…`), where the console's payouts go. `None`: typed in.
+    pub payout_phone: Option<String>,
+    /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
+    pub notifications: crate::outbox::Settings,
     /// Merchant API keys from the configuration (`MERCHANT_API_KEYS`), as digests only; valid
     /// beside those created with `mobilepay-merchant keys create`.
     pub merchant_api_keys: crate::keys::ConfiguredKeys,
     /// The shop's name, shown on the hosted pay page.
     pub merchant_name: String,
-    /// How webhooks are delivered to the shop's endpoints (retry schedule, timeout, concurrency).
-    pub notifications: crate::outbox::Settings,
 }
 
 impl Config {
@@ -66,9 +68,10 @@ impl Config {
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
             reconcile_every: Some(std::time::Duration::from_secs(30)),
+            payout_phone: None,
+            notifications: crate::outbox::Settings::default(),
             merchant_api_keys: crate::keys::ConfiguredKeys::default(),
             merchant_name: DEFAULT_MERCHANT_NAME.to_owned(),
-            notifications: crate::outbox::Settings::default(),
         }
     }
 }
@@ -79,7 +82,8 @@ pub const DEFAULT_MERCHANT_NAME: &str = "Boutique démo";
 #[derive(Debug, Parser)]
 #[command(
     name = "mobilepay-merchant",
-    about = "The MOBILE-PAY Checkout reference merchant backend"
+    about = "The MOBILE-PAY Checkout reference merchant backend",
+    after_help = "The console's operator accounts: mobilepay-merchant operators --help"
 )]
 pub struct Args {
     /// Where to listen.
@@ -122,6 +126,16 @@ pub struct Args {
     /// Seconds between reconciliations of overdue sessions with MOBILE-PAY (0: never).
     #[arg(long, env = "RECONCILE_EVERY_SECS", default_value_t = 30)]
     pub reconcile_every_secs: u64,
+    /// The merchant's own phone (+225…), where the console's payouts go; unset: typed in
+    /// the payout form.
+    #[arg(long, env = "PAYOUT_PHONE")]
+    pub payout_phone: Option<String>,
+    /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
     /// Merchant API keys (mk_…) accepted on /v1, comma-separated, beside those of
     /// `mobilepay-merchant keys create` (prefer the environment: flags show in `ps`).
     #[arg(
@@ -134,12 +148,6 @@ pub struct Args {
     /// The shop's name, shown on the hosted pay page.
     #[arg(long, env = "MERCHANT_NAME", default_value = DEFAULT_MERCHANT_NAME)]
     pub merchant_name: String,
-    /// Seconds one webhook delivery to the shop may take before it counts as failed (1 – 60).
-    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
-    pub webhook_timeout_secs: u64,
-    /// Webhook deliveries to the shop in flight at once, per instance (1 – 256).
-    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
-    pub webhook_concurrency: usize,
 }
 
 impl Args {
@@ -195,10 +203,12 @@ impl Args {
                     })
             })
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
-        let merchant_api_keys = crate::keys::ConfiguredKeys::parse(&self.merchant_api_keys)?;
-        if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
-            bail!("MERCHANT_NAME must be 1 to 100 characters");
-        }
+        let payout_phone = match self.payout_phone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(phone) => Some(crate::console::pages::payouts::parse_ci_phone(phone).with_context(
+                || format!("PAYOUT_PHONE must be a Côte d'Ivoire phone (+225 and 10 digits), not {phone:?}"),
+            )?),
+        };
         if !(1..=60).contains(&self.webhook_timeout_secs) {
             bail!("WEBHOOK_TIMEOUT_SECS must be 1 to 60");
         }
@@ -210,6 +220,10 @@ impl Args {
             concurrency: self.webhook_concurrency,
             ..crate::outbox::Settings::default()
         };
+        let merchant_api_keys = crate::keys::ConfiguredKeys::parse(&self.merchant_api_keys)?;
+        if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
+            bail!("MERCHANT_NAME must be 1 to 100 characters");
+        }
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
@@ -223,9 +237,10 @@ impl Args {
             trusted_proxies,
             reconcile_every: (self.reconcile_every_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.reconcile_every_secs)),
+            payout_phone,
+            notifications,
             merchant_api_keys,
             merchant_name: self.merchant_name,
-            notifications,
         })
     }
 }
@@ -302,9 +317,9 @@ mod tests {
         assert!(error(&["--sessions-per-minute", "0"]).contains("SESSIONS_PER_MINUTE"));
         assert!(error(&["--trusted-proxies", "10.0.0.0/33"]).contains("TRUSTED_PROXIES"));
         assert!(error(&["--trusted-proxies", "nginx"]).contains("TRUSTED_PROXIES"));
-        assert!(error(&["--merchant-api-keys", "sk_test_x"]).contains("MERCHANT_API_KEYS"));
-        assert!(error(&["--merchant-name", " "]).contains("MERCHANT_NAME"));
         assert!(error(&["--webhook-timeout-secs", "0"]).contains("WEBHOOK_TIMEOUT_SECS"));
         assert!(error(&["--webhook-concurrency", "0"]).contains("WEBHOOK_CONCURRENCY"));
+        assert!(error(&["--merchant-api-keys", "sk_test_x"]).contains("MERCHANT_API_KEYS"));
+        assert!(error(&["--merchant-name", " "]).contains("MERCHANT_NAME"));
     }
 }

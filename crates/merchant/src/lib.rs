@@ -22,6 +22,8 @@
 //!   their event streams, the hosted pay page, the webhook receiver, the widget's files,
 //!   health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
+//! - [`console`]: the merchant's console at `/console/` (server-rendered pages for the shop's
+//!   staff: sign-in, balance, history, payouts).
 //!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
 //! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status
@@ -30,6 +32,7 @@
 
 pub mod checkouts;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod events;
@@ -66,6 +69,8 @@ pub struct AppState {
     pub limits: routes::checkout::Limits,
     /// This process's name among the instances sharing the database: it holds leases by it.
     pub instance: String,
+    /// The console's sessions, login throttle and database.
+    pub console: console::Console,
     /// Wakes the webhook delivery worker; holds its HTTP client.
     pub outbox: outbox::Outbox,
 }
@@ -78,15 +83,21 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
     };
     metrics::init();
     let db = db::Db::connect(&config.database_url).await?;
+    let events_committed = Arc::new(tokio::sync::Notify::new());
     Ok(Arc::new(AppState {
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
         checkouts: checkouts::Checkouts::new(db.clone(), &public_url),
         keys: keys::Keys::new(config.merchant_api_keys.clone(), keys::REQUESTS_PER_SECOND),
-        sessions: sessions::Sessions::new(db, Arc::new(hub::Hub::default())),
+        console: console::Console::new(db.clone()),
+        sessions: sessions::Sessions::new(
+            db,
+            Arc::new(hub::Hub::default()),
+            Arc::clone(&events_committed),
+        ),
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: ids::instance_name(),
+        outbox: outbox::Outbox::new(config.notifications.clone(), events_committed)?,
         public_url,
-        outbox: outbox::Outbox::new(config.notifications.clone())?,
         config,
     }))
 }
@@ -158,8 +169,8 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     if let Some(every) = state.config.reconcile_every {
         tasks.push(tokio::spawn(reconcile::run(Arc::clone(state), every)));
     }
-    tasks.push(tokio::spawn(expire_checkouts(Arc::clone(state))));
     tasks.push(tokio::spawn(outbox::run(Arc::clone(state))));
+    tasks.push(tokio::spawn(expire_checkouts(Arc::clone(state))));
     tasks
 }
 

@@ -5,6 +5,7 @@
 use anyhow::Context;
 use clap::Parser;
 use mobilepay_merchant::config::Args;
+use mobilepay_merchant::console::operators::{self, OperatorsArgs};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,6 +20,11 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
+    // `operators …` manages the console's accounts, with a command line of its own.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "operators") {
+        let args = OperatorsArgs::parse_from(std::env::args_os().skip(1));
+        return operators::cli(args, std::io::stdin().lock(), std::io::stdout()).await;
+    }
     let args = Args::parse();
     let bind = args.bind;
     let config = args.into_config()?;

@@ -99,7 +99,8 @@ impl Default for Settings {
 /// The worker's handle: its wake-up and its HTTP client.
 #[derive(Debug)]
 pub struct Outbox {
-    wake: Notify,
+    /// Shared with [`Sessions`](crate::sessions::Sessions), which notifies it after each commit.
+    wake: Arc<Notify>,
     http: reqwest::Client,
     settings: Settings,
     /// Numbers this instance's claims, so that each batch is found by its own token.
@@ -107,9 +108,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(settings: Settings) -> anyhow::Result<Outbox> {
+    /// The worker's handle, woken through `wake` (also after every commit of a status change:
+    /// [`Sessions::new`](crate::sessions::Sessions::new) takes the same `Notify`).
+    pub fn new(settings: Settings, wake: Arc<Notify>) -> anyhow::Result<Outbox> {
         Ok(Outbox {
-            wake: Notify::new(),
+            wake,
             http: reqwest::Client::builder()
                 .timeout(settings.timeout)
                 // A receiver's redirect is its answer (a 3xx: failed), never followed: the

@@ -165,6 +165,8 @@ pub struct Sessions {
     /// shopper do not create two payments; across instances the unique index does.
     creating: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     stopping: watch::Sender<bool>,
+    /// The notification worker's wake-up: a commit may have recorded events for it to deliver.
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 /// Held while a checkout's session is being created.
@@ -193,12 +195,15 @@ impl Drop for CheckoutLock<'_> {
 }
 
 impl Sessions {
-    pub fn new(db: Db, hub: Arc<Hub>) -> Self {
+    /// `events_committed` is notified after every commit of [`Sessions::commit_then_wake`]:
+    /// the notification worker ([`Outbox`](crate::outbox::Outbox)) holds the same `Notify`.
+    pub fn new(db: Db, hub: Arc<Hub>, events_committed: Arc<tokio::sync::Notify>) -> Self {
         Sessions {
             db,
             hub,
             creating: Mutex::new(HashMap::new()),
             stopping: watch::Sender::new(false),
+            events_committed,
         }
     }
 
@@ -430,8 +435,9 @@ impl Sessions {
         Ok(changed.is_some())
     }
 
-    /// Commits `tx`, then wakes the streams of the `changed` sessions — in that order: a stream
-    /// woken before the commit could read the old status and go back to sleep.
+    /// Commits `tx`, then wakes the streams of the `changed` sessions and the notification
+    /// worker — in that order: a stream woken before the commit could read the old status and go
+    /// back to sleep. (Waking the worker when `tx` recorded no event costs it one empty look.)
     pub async fn commit_then_wake(
         &self,
         tx: sqlx::Transaction<'_, sqlx::Any>,
@@ -441,6 +447,7 @@ impl Sessions {
         for session_id in changed {
             self.hub.wake(session_id.as_ref());
         }
+        self.events_committed.notify_one();
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The HTTP surface of the merchant backend.
 
+pub mod assets;
 pub mod checkout;
 pub mod notifications;
 pub mod pay;
@@ -43,9 +44,10 @@ pub fn router_with(state: Arc<AppState>, extra: Router) -> Router {
         .route("/webhooks/mobilepay", post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(crate::console::router(&state));
     if let Some(dir) = &state.config.widget_dir {
-        router = router.nest_service("/widget", tower_http::services::ServeDir::new(dir));
+        router = router.nest_service(assets::WIDGET_PATH, assets::router(dir));
     }
     router
         .with_state(state)

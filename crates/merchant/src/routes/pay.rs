@@ -12,13 +12,14 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use mobilepay_wire::merchant::CheckoutStatus;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::checkouts::Checkout;
 use crate::ids;
+use crate::routes::assets;
 
 /// What a merchant's own page would send, and what the pay page sends: no inline script or
 /// style at all; wasm allowed to compile.
@@ -62,7 +63,9 @@ const EN: Words = Words {
     canceled: "The merchant canceled this payment.",
 };
 
-fn shell(words: &Words, title: &str, body: Markup) -> Markup {
+/// The page around `body`; `widget` is the widget's `<head>` tags (preload hints and its
+/// script, [`assets::head_tags`]), empty on a page without the widget.
+fn shell(words: &Words, title: &str, widget: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(words.lang) {
@@ -72,7 +75,8 @@ fn shell(words: &Words, title: &str, body: Markup) -> Markup {
                 title { (title) }
                 link rel="icon" href="data:,";
                 link rel="stylesheet" href="/pay/pay.css";
-                script type="module" src="/widget/mobilepay-checkout.js" {}
+                // Our own build's file names, never input.
+                (PreEscaped(widget))
                 script type="module" src="/pay/pay.js" {}
             }
             body { main { (body) } }
@@ -80,7 +84,7 @@ fn shell(words: &Words, title: &str, body: Markup) -> Markup {
     }
 }
 
-fn page(state: &AppState, words: &Words, checkout: &Checkout) -> Markup {
+fn page(state: &AppState, words: &Words, widget: &str, checkout: &Checkout) -> Markup {
     let merchant = state.config.merchant_name.as_str();
     let paid = checkout.status == CheckoutStatus::Paid;
     let body = html! {
@@ -101,7 +105,12 @@ fn page(state: &AppState, words: &Words, checkout: &Checkout) -> Markup {
             }
         }
     };
-    shell(words, &format!("{} — {merchant}", words.title), body)
+    shell(
+        words,
+        &format!("{} — {merchant}", words.title),
+        widget,
+        body,
+    )
 }
 
 fn with_headers(status: StatusCode, markup: Markup) -> Response {
@@ -132,12 +141,20 @@ pub async fn show(
         Ok(None)
     };
     match found {
-        Ok(Some(checkout)) => with_headers(StatusCode::OK, page(&state, words, &checkout)),
+        Ok(Some(checkout)) => {
+            let manifest = match &state.config.widget_dir {
+                Some(dir) => assets::Manifest::read(dir).await,
+                None => None,
+            };
+            let widget = assets::head_tags(manifest.as_ref());
+            with_headers(StatusCode::OK, page(&state, words, &widget, &checkout))
+        }
         Ok(None) => with_headers(
             StatusCode::NOT_FOUND,
             shell(
                 words,
                 words.not_found_title,
+                "",
                 html! {
                     h1 { (words.not_found_title) }
                     p.notice { (words.not_found) }
@@ -148,10 +165,14 @@ pub async fn show(
     }
 }
 
-/// `GET /pay/pay.css`: the page's look, phone first.
+/// `GET /pay/pay.css`: the page's look, phone first. Cached like the widget's stable names, so
+/// that a shopper coming back on a slow link does not wait for it again.
 pub async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, assets::SHORT_LIVED),
+        ],
         include_str!("pay.css"),
     )
 }
@@ -159,7 +180,10 @@ pub async fn stylesheet() -> impl IntoResponse {
 /// `GET /pay/pay.js`: reveals the way back to the shop once the widget says it is paid.
 pub async fn script() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, assets::SHORT_LIVED),
+        ],
         include_str!("pay.js"),
     )
 }

@@ -1,0 +1,211 @@
+//! One module per console page, and [`NAV`], the navigation that lists them.
+//!
+//! Pages still to come slot in here, each as a module and a line of [`NAV`] (their routes in
+//! [`super::router`]), once the tables they read exist: the checkouts with filters and each
+//! one's timeline (`checkouts`), webhook endpoints and their health (`webhook_endpoints`), API
+//! keys — create, revoke, last used (`api_keys`) — and refunds (`refunds`, a form on a
+//! checkout's page). Every POST they add is CSRF-checked by [`super::guard`] without them doing
+//! anything; their forms carry `operator.csrf` in a hidden `csrf` field.
+
+pub mod balance;
+pub mod history;
+pub mod login;
+pub mod payouts;
+
+use maud::{Markup, html};
+
+use super::i18n::Lang;
+
+/// A page of the navigation: its path and its name in French and English.
+#[derive(Debug)]
+pub struct NavItem {
+    pub path: &'static str,
+    pub fr: &'static str,
+    pub en: &'static str,
+}
+
+/// The navigation, in the order shown.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        path: "/console/",
+        fr: "Solde",
+        en: "Balance",
+    },
+    NavItem {
+        path: "/console/history",
+        fr: "Historique",
+        en: "History",
+    },
+    NavItem {
+        path: "/console/payouts",
+        fr: "Virement",
+        en: "Payout",
+    },
+];
+
+/// The navigation, with the page at `here` marked current.
+pub fn nav(lang: Lang, here: &str) -> Markup {
+    html! {
+        nav aria-label=(lang.t("Console", "Console")) {
+            ul {
+                @for item in NAV {
+                    li {
+                        a href=(item.path) aria-current=[(item.path == here).then_some("page")] {
+                            (lang.t(item.fr, item.en))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A message shown in a page (a refused payout, MOBILE-PAY unreachable), announced to screen
+/// readers.
+pub fn alert(message: &str) -> Markup {
+    html! { p.alert role="alert" { (message) } }
+}
+
+/// An RFC 3339 time as `2026-12-01 14:05 UTC`; anything else as it came.
+pub fn when(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute] UTC"
+                ))
+                .ok()
+        })
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
+/// What a MOBILE-PAY failure means for the operator, in their language; never the provider's
+/// own text (it goes to the log). The status is the console's answer to the request.
+pub fn provider_failure(
+    error: &mobilepay_client::Error,
+    lang: Lang,
+) -> (axum::http::StatusCode, &'static str, String) {
+    use axum::http::StatusCode;
+    use mobilepay_client::Error as E;
+    tracing::warn!(%error, "MOBILE-PAY call from the console failed");
+    match error {
+        E::InsufficientFunds => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INSUFFICIENT_FUNDS",
+            lang.t(
+                "Solde insuffisant : le compte MOBILE-PAY ne couvre pas ce montant.",
+                "Insufficient funds: the MOBILE-PAY account does not cover this amount.",
+            )
+            .to_owned(),
+        ),
+        E::RateLimited { retry_after } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PAYMENT_PROVIDER_BUSY",
+            match lang {
+                Lang::Fr => format!(
+                    "MOBILE-PAY limite le nombre de requêtes : réessayez dans {} s.",
+                    retry_after.as_secs().max(1)
+                ),
+                Lang::En => format!(
+                    "MOBILE-PAY is limiting requests: try again in {} s.",
+                    retry_after.as_secs().max(1)
+                ),
+            },
+        ),
+        E::InvalidRequest { error_code, .. } if error_code == "INVALID_PHONE" => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_PHONE",
+            lang.t(
+                "MOBILE-PAY refuse ce numéro de téléphone.",
+                "MOBILE-PAY refuses this phone number.",
+            )
+            .to_owned(),
+        ),
+        E::RecipientNotFound => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "RECIPIENT_NOT_FOUND",
+            lang.t(
+                "Aucun portefeuille MOBILE-PAY à ce numéro.",
+                "No MOBILE-PAY wallet has this number.",
+            )
+            .to_owned(),
+        ),
+        E::TransactionDeclined => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "TRANSACTION_DECLINED",
+            lang.t(
+                "MOBILE-PAY a refusé la transaction.",
+                "MOBILE-PAY declined the transaction.",
+            )
+            .to_owned(),
+        ),
+        E::Transport(_) => (
+            StatusCode::BAD_GATEWAY,
+            "PAYMENT_PROVIDER_UNAVAILABLE",
+            lang.t(
+                "MOBILE-PAY ne répond pas : réessayez dans un instant.",
+                "MOBILE-PAY does not answer: try again in a moment.",
+            )
+            .to_owned(),
+        ),
+        E::Unauthorized { .. } | E::InvalidRequest { .. } | E::Api { .. } | E::Decode { .. } => (
+            StatusCode::BAD_GATEWAY,
+            "PAYMENT_PROVIDER_ERROR",
+            lang.t(
+                "MOBILE-PAY a refusé la demande ; le détail est dans le journal du serveur.",
+                "MOBILE-PAY refused the request; the details are in the server's log.",
+            )
+            .to_owned(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::StatusCode;
+    use mobilepay_client::Error;
+
+    use super::{Lang, provider_failure};
+
+    #[test]
+    fn mobilepay_failures_are_the_consoles_own_words_never_the_providers() {
+        let busy = Error::RateLimited {
+            retry_after: Duration::from_secs(42),
+        };
+        let (status, code, fr) = provider_failure(&busy, Lang::Fr);
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "PAYMENT_PROVIDER_BUSY")
+        );
+        assert_eq!(
+            fr,
+            "MOBILE-PAY limite le nombre de requêtes : réessayez dans 42 s."
+        );
+        assert_eq!(
+            provider_failure(&busy, Lang::En).2,
+            "MOBILE-PAY is limiting requests: try again in 42 s."
+        );
+        let phone = Error::InvalidRequest {
+            error_code: "INVALID_PHONE".into(),
+            error_message: "Numéro invalide (texte de MOBILE-PAY)".into(),
+        };
+        let (status, code, message) = provider_failure(&phone, Lang::En);
+        assert_eq!(
+            (status, code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PHONE")
+        );
+        assert_eq!(message, "MOBILE-PAY refuses this phone number.");
+        let other = Error::Api {
+            status: 500,
+            error_code: "INTERNAL_ERROR".into(),
+            error_message: "stack trace at line 12".into(),
+        };
+        let (status, _, message) = provider_failure(&other, Lang::Fr);
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert!(!message.contains("stack trace"));
+    }
+}
