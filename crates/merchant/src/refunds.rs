@@ -684,20 +684,12 @@ pub async fn reconcile(state: &Arc<AppState>, overdue_after: i64) -> anyhow::Res
             known.push(refund);
         } else if at - refund.created_at < RESEND_WITHIN_SECONDS {
             let result = transfer(state, &refund).await;
-            let failed = matches!(
-                result,
-                Err(mobilepay_client::Error::InsufficientFunds
-                    | mobilepay_client::Error::TransactionDeclined
-                    | mobilepay_client::Error::RecipientNotFound
-                    | mobilepay_client::Error::InvalidRequest { .. })
-            );
             apply_transfer(state, &refund, result).await?;
-            if failed {
-                ended += 1;
-            } else if let Some(again) = get(state, &refund.id).await?
-                && again.transfer_id.is_some()
-            {
-                known.push(again);
+            match get(state, &refund.id).await? {
+                // Refused, or settled by a webhook that had come before the answer.
+                Some(again) if again.status != RefundStatus::Pending => ended += 1,
+                Some(again) if again.transfer_id.is_some() => known.push(again),
+                _ => {}
             }
         } else {
             // MOBILE-PAY no longer knows its key: asking again could pay twice.

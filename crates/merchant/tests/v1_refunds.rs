@@ -582,3 +582,52 @@ async fn the_openapi_document_states_the_refunds_bounds_statuses_and_codes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_transfer_whose_answer_was_lost_is_asked_again_with_its_key_and_paid_once() {
+    let app = spawn_app_with(|config| config.reconcile_every = None).await;
+    let id = paid_checkout(&app, 8_000, None).await;
+    app.state()
+        .mobilepay
+        .set_webhook_endpoint("http://127.0.0.1:9/lost")
+        .await
+        .expect("the sandbox answers");
+    let refund = created(refund(&app, &id, 2_500).await).await;
+    let refund_id = refund["id"].as_str().expect("an id");
+    let transfer_id = refund["transfer_id"]
+        .as_str()
+        .expect("a transfer")
+        .to_owned();
+    let after_refund = balance(&app).await;
+    // As if MOBILE-PAY's answer had never reached the backend…
+    sqlx::query("UPDATE refunds SET transfer_id = NULL WHERE id = $1")
+        .bind(refund_id)
+        .execute(&app.state().sessions.db.pool)
+        .await
+        .expect("the refund is updated");
+    // …while its webhook did, before the backend knew the transfer's id: nothing to match yet.
+    let body = json!({
+        "event": "transfer.completed", "timestamp": "2026-12-01T10:00:00Z",
+        "data": {"transfer_id": transfer_id, "amount": 2_500, "currency": "FCFA", "status": "completed"},
+    })
+    .to_string();
+    assert_eq!(
+        app.webhook("msg_transfer_early", &body).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(get_refund(&app, refund_id).await["status"], "pending");
+
+    let settled = mobilepay_merchant::reconcile::pass(&app.merchant.state, 0)
+        .await
+        .expect("a reconciliation pass");
+
+    assert_eq!(settled, 1);
+    let refund = get_refund(&app, refund_id).await;
+    assert_eq!(refund["status"], "succeeded");
+    assert_eq!(
+        refund["transfer_id"],
+        transfer_id.as_str(),
+        "the same transfer"
+    );
+    assert_eq!(balance(&app).await, after_refund, "no second transfer");
+}
