@@ -352,6 +352,40 @@ mod tests {
     }
 
     #[test]
+    fn a_refund_has_the_documented_shape() {
+        let refund = Refund {
+            id: "rf_1".into(),
+            status: RefundStatus::Failed,
+            checkout_id: "chk_1".into(),
+            amount: 5_000,
+            currency: "FCFA".into(),
+            reason: "Retour".into(),
+            recipient_phone: "+221770000001".into(),
+            recipient_country: "SN".into(),
+            transfer_id: None,
+            failure_code: Some("TRANSACTION_DECLINED".into()),
+            failure_message: Some("Transaction refusée".into()),
+            created_at: "2026-12-01T10:00:00Z".into(),
+            updated_at: "2026-12-01T10:00:01Z".into(),
+        };
+        let json = serde_json::to_value(&refund).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "rf_1", "status": "failed", "checkout_id": "chk_1", "amount": 5_000,
+                "currency": "FCFA", "reason": "Retour", "recipient_phone": "+221770000001",
+                "recipient_country": "SN", "transfer_id": null,
+                "failure_code": "TRANSACTION_DECLINED", "failure_message": "Transaction refusée",
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:01Z",
+            })
+        );
+        let back: Refund = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back, refund);
+        let typo = r#"{"checkout_id": "chk_1", "amount": 100, "reason": "x", "amout": 1}"#;
+        assert!(serde_json::from_str::<CreateRefund>(typo).is_err());
+    }
+
+    #[test]
     fn a_create_request_with_an_unknown_field_is_refused() {
         let typo = r#"{"amount": 1, "description": "x", "reference": "r", "expire_in": 60}"#;
         assert!(serde_json::from_str::<CreateCheckout>(typo).is_err());
