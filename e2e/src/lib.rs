@@ -128,7 +128,8 @@ impl Stack {
             merchant_config.database_url = format!(
                 "sqlite://{}?mode=rwc",
                 dir.join("merchant.sqlite3").display()
-            );
+            )
+            .into();
         }
         tokio::spawn(log_failure(
             "sandbox",

@@ -4,10 +4,14 @@
 //! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
 //!   consumed by a Vite app, browser tests, end-to-end tests (axe-core included).
 //! - `bench`: the widget's download size and how fast its QR code shows.
-//! - `bench-streams [N]`: how many event streams one merchant backend holds, and how fast.
+//! - `bench-streams [--against nchan]`: event stream fan-out (memory per stream, publish →
+//!   delivery latency, CPU) side by side with nginx + nchan; `--ingest W`: webhooks per second.
 //! - `build-widget`: the widget alone, into `target/widget/`.
 //! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
 //! - `surface`: regenerates `custom-elements.json` and the surface section of docs/widget.md.
+//! - `schemathesis`: the gate's schemathesis run alone (short, a fixed seed).
+//! - `fuzz-api [MAX_EXAMPLES]`: schemathesis' long run against the servers' OpenAPI documents.
+//! - `proptest-long [CASES]`: the property tests with many cases (default 100,000 each).
 //!
 //! Set-up installs what a fresh machine lacks: the wasm target, `wasm-bindgen-cli` at exactly
 //! Cargo.lock's version, and (as root, from Debian) Chromium, its driver and PostgreSQL.
@@ -19,6 +23,7 @@ use anyhow::{Context, bail};
 
 mod bench;
 mod npm;
+mod schemathesis;
 mod streams;
 mod surface;
 mod widget;
@@ -30,17 +35,26 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
-        Some("bench-streams") => {
-            let streams = args
-                .get(1)
-                .map(|n| n.parse::<usize>())
-                .transpose()
-                .context("bench-streams takes a number of streams")?
-                .unwrap_or(10_000);
-            streams::run_bench(&root(), streams)
-        }
+        Some("bench-streams") => streams::run_bench(&root(), &args[1..]),
         Some("bench") => bench::run(&root()),
         Some("surface") => surface::generate(&root()),
+        Some("schemathesis") => schemathesis::gate(&root()),
+        Some("fuzz-api") => {
+            let max_examples = args
+                .get(1)
+                .map(|n| n.parse::<u32>())
+                .transpose()
+                .context("fuzz-api takes a number of examples per operation")?;
+            schemathesis::fuzz_api(&root(), max_examples)
+        }
+        Some("proptest-long") => {
+            let cases = args
+                .get(1)
+                .map(|n| n.parse::<u32>())
+                .transpose()
+                .context("proptest-long takes a number of cases")?;
+            proptest_long(cases.unwrap_or(100_000))
+        }
         Some("npm") => {
             ensure_wasm_tools()?;
             let widget = build_widget(&root())?;
@@ -53,7 +67,9 @@ fn main() -> anyhow::Result<()> {
             build_widget(&root()).map(|_| ())
         }
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bench|build-widget|surface|npm>");
+            eprintln!(
+                "usage: cargo xtask <demo|test|bench|bench-streams|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
+            );
             std::process::exit(2);
         }
     }
@@ -240,6 +256,28 @@ fn demo() -> anyhow::Result<()> {
     })
 }
 
+/// The property tests (proptest) of every parser of outside input, `cases` each: the webhook
+/// verifier, phones and countries, the transactions' parameters, the wire types. The gate runs
+/// them with proptest's default (256 cases).
+fn proptest_long(cases: u32) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    for target in [
+        ["-p", "mobilepay-client", "--test", "properties"],
+        ["-p", "mobilepay-wire", "--test", "properties"],
+        ["-p", "mobilepay-sandbox", "--lib", "properties"],
+    ] {
+        run(cargo()
+            .arg("test")
+            .args(target)
+            .env("PROPTEST_CASES", cases.to_string()))?;
+    }
+    eprintln!(
+        "proptest-long: {cases} cases per property, {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn test() -> anyhow::Result<()> {
     ensure_wasm_tools()?;
     ensure_chromium()?;
@@ -288,6 +326,8 @@ fn test() -> anyhow::Result<()> {
             "wasm-bindgen-test-runner",
         )
         .env("CHROMEDRIVER", CHROMEDRIVER))?;
+    // The OpenAPI documents against throw-away servers (xtask/src/schemathesis.rs).
+    schemathesis::gate(&root)?;
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

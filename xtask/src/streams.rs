@@ -1,36 +1,1072 @@
-//! `cargo xtask bench-streams [N]`: how many Server-Sent Event streams one merchant backend
-//! holds, what an idle stream costs, and how fast a payment reaches all of them.
+//! `cargo xtask bench-streams [--against nchan] [--shape N/C]… [--rate R] [--runs K]
+//! [--ingest W] [--postgres]`: Server-Sent Event fan-out of the merchant backend, side by side
+//! with nginx + nchan, driven by one load generator in one run.
 //!
-//! The backend runs as its own process (the release binary, SQLite on a temporary file), so its
-//! memory can be read from `/proc`; the sandbox runs in this process and delivers its webhooks
-//! to it. N streams (default 10,000) follow 100 sessions; then every session is paid and each
-//! stream's `paid` event is timed from the pay request. Loopback only, bounded in count and time.
+//! For each run, both servers start fresh (the backend: its release binary on SQLite, or on a
+//! PostgreSQL of the bench's own; nginx: the config in `xtask/nchan/`, its pid, log and temp
+//! folders under `target/bench-streams/`). For each shape, N streams follow C channels —
+//! sessions for the backend, nchan channels for nginx — then every channel gets its final
+//! message at a steady R per second: for nchan a POST to its publisher location, for the backend
+//! a Standard-Webhooks-signed `payment.received` POSTed to `/webhooks/mobilepay` for a real open
+//! session, which the backend verifies and commits before any stream sees `paid`.
+//!
+//! Measured per server: memory per idle stream (the RSS of its processes — nginx: master and
+//! workers — before and after the streams connect), publish → delivery latency at every stream
+//! (stamped with this process's monotonic clock just before the publish is written, and when the
+//! event's bytes are read), and CPU seconds (`/proc/PID/stat`) from the first connection to the
+//! last delivery; the load generator's own CPU beside them. Figures are medians over the runs,
+//! with their range.
+//!
+//! `--ingest W` also measures durable webhook ingestion: W signed webhooks from concurrent
+//! senders, each acknowledged only after its commit, on SQLite and (with `--postgres`, or when
+//! the backend runs on it) PostgreSQL.
+//!
+//! Loopback only, bounded in count and time: every wait has a deadline. Streams bind source
+//! addresses 127.0.0.1, 127.0.0.2, … (5,000 each, fresh ones for each measurement) so that ports
+//! never run short.
 
-use std::path::Path;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use anyhow::{Context, bail, ensure};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 
 use crate::{cargo, run, target_dir};
 
-const SESSIONS: usize = 100;
-/// Streams opened at once while ramping up.
+/// Streams connecting at once while ramping up.
 const RAMP: usize = 250;
+/// The longest any phase may take before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(120);
+/// Streams per loopback source address: well under the ~28,000 local ports of one address.
+const PER_SOURCE: usize = 5_000;
+/// What the final message carries, on both servers.
+const MARKER: &[u8] = b"\"paid\"";
+/// Concurrent senders of the ingestion measurement.
+const SENDERS: usize = 64;
 
-pub fn run_bench(root: &Path, streams: usize) -> anyhow::Result<()> {
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    streams: usize,
+    channels: usize,
+}
+
+#[derive(Debug)]
+struct Options {
+    nchan: bool,
+    shapes: Vec<Shape>,
+    rate: f64,
+    runs: usize,
+    ingest: usize,
+    postgres: bool,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        nchan: false,
+        shapes: Vec::new(),
+        rate: 200.0,
+        runs: 3,
+        ingest: 0,
+        postgres: false,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} takes a value"));
+        match arg.as_str() {
+            "--against" => {
+                let against = value()?;
+                ensure!(against == "nchan", "--against knows only nchan");
+                options.nchan = true;
+            }
+            "--shape" => {
+                let shape = value()?;
+                let (n, c) = shape
+                    .split_once('/')
+                    .context("--shape is STREAMS/CHANNELS, e.g. 10000/100")?;
+                let shape = Shape {
+                    streams: n.parse().context("streams")?,
+                    channels: c.parse().context("channels")?,
+                };
+                ensure!(
+                    shape.channels > 0 && shape.streams >= shape.channels,
+                    "a shape needs at least one stream per channel"
+                );
+                options.shapes.push(shape);
+            }
+            "--rate" => options.rate = value()?.parse().context("--rate")?,
+            "--runs" => options.runs = value()?.parse().context("--runs")?,
+            "--ingest" => options.ingest = value()?.parse().context("--ingest")?,
+            "--postgres" => options.postgres = true,
+            other => bail!(
+                "bench-streams [--against nchan] [--shape N/C]… [--rate R] [--runs K] [--ingest W] [--postgres]; not {other}"
+            ),
+        }
+    }
+    if options.shapes.is_empty() {
+        options.shapes = vec![
+            Shape {
+                streams: 10_000,
+                channels: 100,
+            },
+            Shape {
+                streams: 10_000,
+                channels: 1_000,
+            },
+        ];
+    }
+    ensure!(options.runs > 0 && options.rate > 0.0, "runs and rate > 0");
+    Ok(options)
+}
+
+pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let options = parse(args)?;
+    if cfg!(debug_assertions) {
+        // An unoptimized load generator would be what is measured: run an optimized build of
+        // this same command instead.
+        run(cargo().args(["build", "--release", "--package", "xtask"]))?;
+        return run(
+            std::process::Command::new(target_dir(root).join("release/xtask"))
+                .arg("bench-streams")
+                .args(args),
+        );
+    }
     run(cargo().args(["build", "--release", "--package", "mobilepay-merchant"]))?;
     let binary = target_dir(root).join("release/mobilepay-merchant");
-    let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open files limit")?;
-    if (limit as usize) < streams + 1000 {
-        bail!("this process may open {limit} files: too few for {streams} streams");
+    if options.nchan {
+        ensure_nchan()?;
     }
-    tokio::runtime::Runtime::new()?.block_on(bench(&binary, streams))
+    let most = options.shapes.iter().map(|s| s.streams).max().unwrap_or(0);
+    let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open files limit")?;
+    if (limit as usize) < most + 500 {
+        bail!("this process may open {limit} files: too few for {most} streams");
+    }
+    let work = target_dir(root).join("bench-streams");
+    std::fs::create_dir_all(&work)?;
+    let config = root.join("xtask/nchan/nginx.conf");
+    tokio::runtime::Builder::new_multi_thread()
+        // The load generator takes a core at most: the servers share the other with it.
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(bench(&binary, &config, &work, &options))
+}
+
+/// nginx with Debian's nchan module, installed when missing (as root).
+fn ensure_nchan() -> anyhow::Result<()> {
+    if Path::new(NCHAN_MODULE).exists() && Path::new("/usr/sbin/nginx").exists() {
+        return Ok(());
+    }
+    let root_user = crate::output(std::process::Command::new("id").arg("-u"))
+        .is_some_and(|uid| uid.trim() == "0");
+    if !root_user {
+        bail!(
+            "--against nchan needs nginx and its nchan module: `sudo apt-get install nginx-light libnginx-mod-nchan`"
+        );
+    }
+    run(std::process::Command::new("apt-get").args(["update", "-qq"]))?;
+    run(std::process::Command::new("apt-get")
+        .args(["install", "-y", "-qq", "nginx-light", "libnginx-mod-nchan"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    Ok(())
+}
+
+const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+
+/// One server's figures for one shape in one run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    kib_per_stream: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    max_ms: f64,
+    server_cpu_s: f64,
+    client_cpu_s: f64,
+    open_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Nchan,
+}
+
+async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> anyhow::Result<()> {
+    let sandbox = Sandbox::start().await?;
+    let postgres = if options.postgres {
+        Some(Postgres::start(work)?)
+    } else {
+        None
+    };
+    let machine = machine();
+    println!("bench-streams on {machine}; {}", date());
+    // results[shape][kind] = one Figures per run
+    let kinds: Vec<Kind> = if options.nchan {
+        vec![Kind::Ours, Kind::Nchan]
+    } else {
+        vec![Kind::Ours]
+    };
+    let mut results = vec![vec![Vec::new(); kinds.len()]; options.shapes.len()];
+    let mut loads = Vec::new();
+    for run in 0..options.runs {
+        for (s, shape) in options.shapes.iter().enumerate() {
+            // Alternate who goes first, so that neither always meets a warmer machine.
+            let mut order: Vec<usize> = (0..kinds.len()).collect();
+            if run % 2 == 1 {
+                order.reverse();
+            }
+            for k in order {
+                loads.push(load());
+                // Each server starts afresh for each measurement: memory freed by an earlier
+                // one would be reused and hide what the streams cost.
+                let figures = match kinds[k] {
+                    Kind::Ours => {
+                        let mut backend =
+                            Backend::start(binary, work, &sandbox, postgres.as_ref()).await?;
+                        let measured = async {
+                            let sessions =
+                                open_sessions(&backend.http, &backend.url, shape.channels).await?;
+                            let channels = backend.channels(&sessions)?;
+                            measure(
+                                &backend.pids(),
+                                backend.addr,
+                                channels,
+                                *shape,
+                                options.rate,
+                            )
+                            .await
+                        }
+                        .await;
+                        backend.stop().await;
+                        measured
+                    }
+                    Kind::Nchan => {
+                        let mut nginx = Nginx::start(config, work).await?;
+                        let measured = async {
+                            let channels = nginx.channels(run, s, shape.channels)?;
+                            measure(&nginx.pids()?, nginx.addr, channels, *shape, options.rate)
+                                .await
+                        }
+                        .await;
+                        nginx.stop().await;
+                        measured
+                    }
+                }
+                .with_context(|| format!("run {run}, {kind:?}, {shape:?}", kind = kinds[k]))?;
+                eprintln!(
+                    "run {run} {:?} {}/{}: {figures:?}",
+                    kinds[k], shape.streams, shape.channels
+                );
+                results[s][k].push(figures);
+            }
+        }
+    }
+    loads.push(load());
+    println!(
+        "\nStream fan-out, {} run(s), medians (range); load averages during the runs: {}\n",
+        options.runs,
+        loads.join(", ")
+    );
+    print_table(&options.shapes, &kinds, &results, options.rate);
+    if options.ingest > 0 {
+        println!(
+            "\nDurable webhook ingestion ({SENDERS} concurrent senders, each webhook committed before its 2xx)\n"
+        );
+        println!("| database | webhooks | per second | p50 | p99 |");
+        println!("|---|---:|---:|---:|---:|");
+        let mut backend = Backend::start(binary, work, &sandbox, None).await?;
+        let sqlite = ingest(&backend, options.ingest).await;
+        backend.stop().await;
+        print_ingest("SQLite (WAL)", options.ingest, sqlite?);
+        if let Some(pg) = &postgres {
+            let mut backend = Backend::start(binary, work, &sandbox, Some(pg)).await?;
+            let figures = ingest(&backend, options.ingest).await;
+            backend.stop().await;
+            print_ingest("PostgreSQL 15", options.ingest, figures?);
+        }
+    }
+    drop(postgres);
+    Ok(())
+}
+
+fn print_table(shapes: &[Shape], kinds: &[Kind], results: &[Vec<Vec<Figures>>], rate: f64) {
+    let mut header = "| shape | figure | ours |".to_owned();
+    let mut rule = "|---|---|---:|".to_owned();
+    if kinds.len() > 1 {
+        header.push_str(" nginx + nchan | ours ÷ nchan |");
+        rule.push_str("---:|---:|");
+    }
+    println!("{header}\n{rule}");
+    type Pick = fn(&Figures) -> f64;
+    let rows: [(&str, Pick, usize); 8] = [
+        ("memory per idle stream, KiB", |f| f.kib_per_stream, 1),
+        ("publish → delivery p50, ms", |f| f.p50_ms, 2),
+        ("p99, ms", |f| f.p99_ms, 2),
+        ("p99.9, ms", |f| f.p999_ms, 2),
+        ("max, ms", |f| f.max_ms, 2),
+        ("server CPU, s", |f| f.server_cpu_s, 2),
+        ("load generator CPU, s", |f| f.client_cpu_s, 2),
+        ("time to connect the streams, s", |f| f.open_s, 2),
+    ];
+    for (s, shape) in shapes.iter().enumerate() {
+        for (name, pick, digits) in rows {
+            let mut line = format!(
+                "| {} streams / {} channels, {rate}/s | {name} |",
+                shape.streams, shape.channels
+            );
+            let mut medians = Vec::new();
+            for runs in &results[s] {
+                let mut values: Vec<f64> = runs.iter().map(pick).collect();
+                values.sort_by(f64::total_cmp);
+                let median = median(&values);
+                medians.push(median);
+                let (lo, hi) = (values[0], values[values.len() - 1]);
+                if values.len() > 1 {
+                    line.push_str(&format!(
+                        " {median:.digits$} ({lo:.digits$}–{hi:.digits$}) |"
+                    ));
+                } else {
+                    line.push_str(&format!(" {median:.digits$} |"));
+                }
+            }
+            if medians.len() > 1 {
+                line.push_str(&format!(" {:.2} |", medians[0] / medians[1]));
+            }
+            println!("{line}");
+        }
+    }
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Where the streams of a shape connect and how each channel's final message is published.
+struct Channel {
+    /// The GET request a stream sends, whole.
+    request: Arc<[u8]>,
+    publish: reqwest::Request,
+}
+
+/// Connects `shape.streams` streams over `channels`, publishes each channel's final message at
+/// `rate` per second, and times every stream's delivery.
+async fn measure(
+    pids: &[u32],
+    addr: SocketAddr,
+    channels: Vec<Channel>,
+    shape: Shape,
+    rate: f64,
+) -> anyhow::Result<Figures> {
+    let http = reqwest::Client::new();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = rss_kib(pids)?;
+    let cpu_before = cpu_seconds(pids)?;
+    let client_before = cpu_seconds(&[std::process::id()])?;
+
+    let (opened_tx, mut opened_rx) = mpsc::unbounded_channel::<()>();
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    // Each measurement binds addresses of its own: the ports of an earlier one linger in
+    // TIME_WAIT, and searching past them made connecting (and this process's CPU) 10× slower.
+    static MEASUREMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let first_source = MEASUREMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 4;
+    let started = Instant::now();
+    let mut opened = 0;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..shape.streams {
+        let channel = i % shape.channels;
+        let host = 1 + (first_source + i / PER_SOURCE) % 250;
+        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8));
+        let request = Arc::clone(&channels[channel].request);
+        let (opened_tx, done_tx) = (opened_tx.clone(), done_tx.clone());
+        tasks.spawn(async move {
+            follow(source, addr, &request, channel, opened_tx, done_tx)
+                .await
+                .with_context(|| format!("stream {i}"))
+        });
+        if (i + 1) % RAMP == 0 {
+            while opened < i + 1 - RAMP / 2 {
+                wait_opened(&mut opened_rx, &mut tasks).await?;
+                opened += 1;
+            }
+        }
+    }
+    while opened < shape.streams {
+        wait_opened(&mut opened_rx, &mut tasks).await?;
+        opened += 1;
+    }
+    let open_s = started.elapsed().as_secs_f64();
+    // Let first events, buffers and the allocator settle before reading the memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_open = rss_kib(pids)?;
+
+    // Steady publishing; each publish is its own task so that a slow answer delays no other.
+    let stamps: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; channels.len()]));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let mut publishes = tokio::task::JoinSet::new();
+    for (c, channel) in channels.into_iter().enumerate() {
+        tick.tick().await;
+        let (http, stamps) = (http.clone(), Arc::clone(&stamps));
+        publishes.spawn(async move {
+            stamps.lock().expect("stamps")[c] = Some(Instant::now());
+            let status = http.execute(channel.publish).await?.status();
+            ensure!(status.is_success(), "publish answered {status}");
+            anyhow::Ok(())
+        });
+    }
+    let mut received = Vec::with_capacity(shape.streams);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while received.len() < shape.streams {
+        let next = tokio::time::timeout_at(deadline, done_rx.recv())
+            .await
+            .context("every stream got its final message in time")?
+            .context("the streams ended early")?;
+        received.push(next);
+    }
+    let cpu_after = cpu_seconds(pids)?;
+    let client_after = cpu_seconds(&[std::process::id()])?;
+    while let Some(published) = publishes.join_next().await {
+        published??;
+    }
+    while let Some(stream) = tasks.join_next().await {
+        stream??;
+    }
+    let stamps = stamps.lock().expect("stamps");
+    let mut latencies: Vec<f64> = received
+        .iter()
+        .map(|(c, at)| {
+            let sent = stamps[*c].context("a delivery before its publish")?;
+            Ok(at.saturating_duration_since(sent).as_secs_f64() * 1000.0)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    Ok(Figures {
+        kib_per_stream: rss_open.saturating_sub(rss_before) as f64 / shape.streams as f64,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        p999_ms: pct(0.999),
+        max_ms: pct(1.0),
+        server_cpu_s: cpu_after - cpu_before,
+        client_cpu_s: client_after - client_before,
+        open_s,
+    })
+}
+
+/// Waits for one more stream to open, failing early if a stream failed.
+async fn wait_opened(
+    opened: &mut mpsc::UnboundedReceiver<()>,
+    tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        tokio::select! {
+            got = opened.recv() => { got.context("no stream left")?; return Ok(()); }
+            Some(ended) = tasks.join_next() => ended??,
+            () = tokio::time::sleep_until(deadline) => bail!("streams did not open in time"),
+        }
+    }
+}
+
+/// One subscriber: connects from `source`, sends `request`, reports when the response's headers
+/// arrived, then the instant the final message's bytes were read, and hangs up.
+async fn follow(
+    source: IpAddr,
+    addr: SocketAddr,
+    request: &[u8],
+    channel: usize,
+    opened: mpsc::UnboundedSender<()>,
+    done: mpsc::UnboundedSender<(usize, Instant)>,
+) -> anyhow::Result<()> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let mut stream = socket.connect(addr).await?;
+    stream.write_all(request).await?;
+    let mut buf = [0u8; 1024];
+    let mut status = Vec::with_capacity(12);
+    let mut end_of_headers = Needle::new(b"\r\n\r\n");
+    let mut marker = Needle::new(MARKER);
+    let mut in_body = false;
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            bail!("the stream ended before its final message");
+        }
+        let at = Instant::now();
+        let mut bytes = &buf[..n];
+        if !in_body {
+            let wanted = 12 - status.len().min(12);
+            status.extend_from_slice(&bytes[..wanted.min(bytes.len())]);
+            match end_of_headers.find(bytes) {
+                Some(end) => {
+                    ensure!(
+                        status.starts_with(b"HTTP/1.1 200"),
+                        "answered {}",
+                        String::from_utf8_lossy(&status)
+                    );
+                    in_body = true;
+                    let _ = opened.send(());
+                    bytes = &bytes[end..];
+                }
+                None => continue,
+            }
+        }
+        if marker.find(bytes).is_some() {
+            let _ = done.send((channel, at));
+            return Ok(());
+        }
+    }
+}
+
+/// Finds a byte string in a stream read piece by piece.
+struct Needle {
+    needle: &'static [u8],
+    matched: usize,
+}
+
+impl Needle {
+    fn new(needle: &'static [u8]) -> Self {
+        Needle { needle, matched: 0 }
+    }
+
+    /// Where in `bytes` the needle ends, if it does there. (Restarting at the current byte on a
+    /// mismatch is exact for needles whose only self-overlap is their first byte, as here.)
+    fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == self.needle[self.matched] {
+                self.matched += 1;
+            } else {
+                self.matched = usize::from(b == self.needle[0]);
+            }
+            if self.matched == self.needle.len() {
+                self.matched = 0;
+                return Some(i + 1);
+            }
+        }
+        None
+    }
+}
+
+/// An open session of the backend, as a stream and a webhook need it.
+#[derive(Debug)]
+struct OpenSession {
+    events_path: String,
+    payment_id: String,
+    amount: u64,
+}
+
+/// Makes `count` open sessions on the backend. Today through the demo store, as a browser
+/// does: an order from the store page, then `POST /checkout/sessions` for it (the backend asks
+/// the sandbox for the payment).
+/// The merchant API key the benchmark's backends are configured with.
+const BENCH_API_KEY: &str = "mk_test_bench_streams";
+
+async fn open_sessions(
+    http: &reqwest::Client,
+    backend: &str,
+    count: usize,
+) -> anyhow::Result<Vec<OpenSession>> {
+    let mut made = tokio::task::JoinSet::new();
+    let mut sessions = Vec::with_capacity(count);
+    for n in 0..count {
+        let (http, backend) = (http.clone(), backend.to_owned());
+        made.spawn(async move {
+            // A checkout as a shop makes it through the merchant API, then the widget's session.
+            let checkout: serde_json::Value = http
+                .post(format!("{backend}/v1/checkouts"))
+                .bearer_auth(BENCH_API_KEY)
+                .json(&serde_json::json!({
+                    "amount": 25_000, "description": "bench", "reference": format!("bench-{n}"),
+                }))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let order_id = checkout["id"].as_str().context("a checkout id")?.to_owned();
+            let session: serde_json::Value = http
+                .post(format!("{backend}/checkout/sessions"))
+                .json(&serde_json::json!({ "order_id": order_id }))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let events_url = session["events_url"].as_str().context("events_url")?;
+            anyhow::Ok(OpenSession {
+                events_path: events_url
+                    .strip_prefix(&backend)
+                    .context("events_url on the backend")?
+                    .to_owned(),
+                payment_id: session["payment_id"]
+                    .as_str()
+                    .context("payment_id")?
+                    .to_owned(),
+                amount: session["amount"].as_u64().context("amount")?,
+            })
+        });
+        // A few at a time: the sandbox and the backend share the machine.
+        if made.len() >= 8
+            && let Some(session) = made.join_next().await
+        {
+            sessions.push(session??);
+        }
+    }
+    while let Some(session) = made.join_next().await {
+        sessions.push(session??);
+    }
+    Ok(sessions)
+}
+
+/// The sandbox, in this process: it makes the payments behind the backend's sessions. Its
+/// webhooks go nowhere: the bench sends its own, so that the sandbox's scheduling is not measured.
+struct Sandbox {
+    url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Sandbox {
+    async fn start() -> anyhow::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(mobilepay_sandbox::run(
+            listener,
+            mobilepay_sandbox::Config::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Sandbox { url, _stop: stop })
+    }
+}
+
+/// The merchant backend as its own process, so that its memory and CPU can be read from /proc.
+struct Backend {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    url: String,
+    http: reqwest::Client,
+    data: PathBuf,
+}
+
+impl Backend {
+    async fn start(
+        binary: &Path,
+        work: &Path,
+        sandbox: &Sandbox,
+        postgres: Option<&Postgres>,
+    ) -> anyhow::Result<Backend> {
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let data = work.join(format!("backend-{port}"));
+        std::fs::create_dir_all(&data)?;
+        let database = match postgres {
+            Some(pg) => pg.fresh_database(&format!("bench_{port}"))?,
+            None => format!("sqlite://{}?mode=rwc", data.join("bench.sqlite3").display()),
+        };
+        let child = tokio::process::Command::new(binary)
+            .env("BIND_ADDR", addr.to_string())
+            .env("MOBILEPAY_API_URL", &sandbox.url)
+            .env(
+                "MOBILEPAY_API_KEY",
+                mobilepay_sandbox::accounts::DEMO_ENTERPRISE_KEY,
+            )
+            .env(
+                "MOBILEPAY_MERCHANT_ID",
+                mobilepay_sandbox::accounts::DEMO_MERCHANT_ID,
+            )
+            .env(
+                "MOBILEPAY_WEBHOOK_SECRETS",
+                mobilepay_sandbox::DEMO_WEBHOOK_SECRET,
+            )
+            .env("DATABASE_URL", database)
+            .env("SESSIONS_PER_MINUTE", "1000000")
+            .env("MERCHANT_API_KEYS", BENCH_API_KEY)
+            .env("RECONCILE_EVERY_SECS", "0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the merchant backend")?;
+        let url = format!("http://{addr}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http.get(format!("{url}/healthz")).send().await.is_err() {
+            ensure!(
+                Instant::now() < deadline,
+                "the merchant backend did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Backend {
+            child,
+            addr,
+            url,
+            http,
+            data,
+        })
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.child.id().into_iter().collect()
+    }
+
+    /// A stream per session, and the signed `payment.received` that pays it.
+    fn channels(&self, sessions: &[OpenSession]) -> anyhow::Result<Vec<Channel>> {
+        let signer = standardwebhooks::Webhook::new(mobilepay_sandbox::DEMO_WEBHOOK_SECRET)
+            .map_err(|e| anyhow::anyhow!("the demo secret: {e}"))?;
+        sessions
+            .iter()
+            .map(|session| {
+                let request = format!(
+                    "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+                    session.events_path, self.addr
+                );
+                let publish = signed_webhook(
+                    &self.http,
+                    &signer,
+                    &self.url,
+                    &session.payment_id,
+                    session.amount,
+                )?;
+                Ok(Channel {
+                    request: request.into_bytes().into(),
+                    publish,
+                })
+            })
+            .collect()
+    }
+
+    async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// A `payment.received` for `payment_id`, signed as MOBILE-PAY signs it.
+fn signed_webhook(
+    http: &reqwest::Client,
+    signer: &standardwebhooks::Webhook,
+    backend: &str,
+    payment_id: &str,
+    amount: u64,
+) -> anyhow::Result<reqwest::Request> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "event": "payment.received",
+        "timestamp": mobilepay_sandbox::rfc3339_unix(now),
+        "data": {
+            "payment_id": payment_id,
+            "amount": amount,
+            "payer": "+2250700000000",
+            "status": "received",
+        },
+    }))?;
+    let id = mobilepay_sandbox::random_id("msg_", 24);
+    let signature = signer
+        .sign(&id, now, &body)
+        .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+    Ok(http
+        .post(format!("{backend}/webhooks/mobilepay"))
+        .header("content-type", "application/json")
+        .header(standardwebhooks::HEADER_WEBHOOK_ID, id)
+        .header(standardwebhooks::HEADER_WEBHOOK_TIMESTAMP, now.to_string())
+        .header(standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature)
+        .body(body)
+        .build()?)
+}
+
+/// nginx + nchan in the foreground, from the repository's config.
+struct Nginx {
+    child: tokio::process::Child,
+    addr: SocketAddr,
+    prefix: PathBuf,
+    conf: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Nginx {
+    async fn start(config: &Path, work: &Path) -> anyhow::Result<Nginx> {
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let prefix = work.join(format!("nginx-{port}"));
+        std::fs::create_dir_all(prefix.join("tmp"))?;
+        let template = std::fs::read_to_string(config)
+            .with_context(|| format!("reading {}", config.display()))?;
+        let conf = prefix.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            template
+                .replace("@PREFIX@", &prefix.display().to_string())
+                .replace("@PORT@", &port.to_string()),
+        )?;
+        let child = tokio::process::Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting nginx")?;
+        let nginx = Nginx {
+            child,
+            addr,
+            prefix,
+            conf,
+            http: reqwest::Client::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(addr).await.is_err() || nginx.pids()?.len() < 3 {
+            ensure!(Instant::now() < deadline, "nginx did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(nginx)
+    }
+
+    /// The master and its workers.
+    fn pids(&self) -> anyhow::Result<Vec<u32>> {
+        let master = self.child.id().context("nginx ended")?;
+        let mut pids = vec![master];
+        for entry in std::fs::read_dir("/proc")?.filter_map(Result::ok) {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            if stat_fields(&stat).and_then(|f| f.get(1)?.parse::<u32>().ok()) == Some(master) {
+                pids.push(pid);
+            }
+        }
+        Ok(pids)
+    }
+
+    fn channels(&self, run: usize, shape: usize, count: usize) -> anyhow::Result<Vec<Channel>> {
+        (0..count)
+            .map(|c| {
+                let id = format!("r{run}s{shape}c{c}");
+                let request = format!(
+                    "GET /sub/{id} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+                    self.addr
+                );
+                // The size of the backend's `paid` event's data.
+                let body = format!(
+                    r#"{{"status":"paid","payment_id":"{}","failure":null}}"#,
+                    mobilepay_sandbox::random_id("pay_", 20)
+                );
+                let publish = self
+                    .http
+                    .post(format!("http://{}/pub/{id}", self.addr))
+                    .body(body)
+                    .build()?;
+                Ok(Channel {
+                    request: request.into_bytes().into(),
+                    publish,
+                })
+            })
+            .collect()
+    }
+
+    async fn stop(&mut self) {
+        // SIGTERM through nginx itself: killing the master alone would orphan its workers.
+        let _ = tokio::process::Command::new("/usr/sbin/nginx")
+            .arg("-p")
+            .arg(&self.prefix)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(["-s", "stop"])
+            .stderr(Stdio::null())
+            .status()
+            .await;
+        if tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
+}
+
+/// A PostgreSQL server of the bench's own, under `target/bench-streams/`, durable as in
+/// production (`fsync` on), stopped on drop.
+struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    /// initdb refuses to run as root: the server then runs as `postgres`.
+    as_postgres: bool,
+}
+
+impl Postgres {
+    fn start(work: &Path) -> anyhow::Result<Postgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .context("PostgreSQL's server: `apt-get install postgresql`")?
+            .filter_map(Result::ok)
+            .map(|v| v.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists())
+            .max()
+            .context("no initdb under /usr/lib/postgresql")?;
+        let port = free_port()?;
+        let dir = work.join(format!("postgres-{port}"));
+        std::fs::create_dir_all(&dir)?;
+        let as_postgres = crate::output(std::process::Command::new("id").arg("-u"))
+            .is_some_and(|uid| uid.trim() == "0");
+        if as_postgres {
+            run(std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir))?;
+        }
+        let pg = Postgres {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        let data = pg.dir.join("data").display().to_string();
+        pg.tool(
+            "initdb",
+            &["-A", "trust", "-U", "postgres", "-D", &data, "--no-sync"],
+        )?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            pg.dir.display()
+        );
+        let log = pg.dir.join("log").display().to_string();
+        pg.tool(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "-s", "start"],
+        )?;
+        Ok(pg)
+    }
+
+    fn tool(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
+        let program = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut cmd = std::process::Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(&program);
+            cmd
+        } else {
+            std::process::Command::new(&program)
+        };
+        let out = cmd
+            .args(args)
+            .output()
+            .with_context(|| format!("running {tool}"))?;
+        ensure!(
+            out.status.success(),
+            "{tool} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+
+    /// A new, empty database's URL.
+    fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
+        let host = self.dir.display().to_string();
+        let port = self.port.to_string();
+        self.tool(
+            "createdb",
+            &["-h", &host, "-p", &port, "-U", "postgres", name],
+        )?;
+        Ok(format!(
+            "postgres://postgres@127.0.0.1:{}/{name}",
+            self.port
+        ))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let _ = self.tool("pg_ctl", &["-D", &data, "-m", "fast", "-s", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug)]
+struct Ingest {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// `count` signed webhooks from [`SENDERS`] concurrent senders, each waiting for its `2xx` (the
+/// backend answers after its commit). Each is a `payment.received` for a payment of no session
+/// here: verified, stored for deduplication, committed, acknowledged.
+async fn ingest(backend: &Backend, count: usize) -> anyhow::Result<Ingest> {
+    let signer = standardwebhooks::Webhook::new(mobilepay_sandbox::DEMO_WEBHOOK_SECRET)
+        .map_err(|e| anyhow::anyhow!("the demo secret: {e}"))?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(SENDERS)
+        .build()?;
+    // Signed beforehand, so that the senders measure the backend, not the signing.
+    let mut requests = Vec::with_capacity(count);
+    for i in 0..count {
+        requests.push(signed_webhook(
+            &http,
+            &signer,
+            &backend.url,
+            &format!("pay_bench_{i}"),
+            1000,
+        )?);
+    }
+    let queue = Arc::new(Mutex::new(requests));
+    let started = Instant::now();
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..SENDERS {
+        let (http, queue) = (http.clone(), Arc::clone(&queue));
+        senders.spawn(async move {
+            let mut times = Vec::new();
+            loop {
+                let Some(request) = queue.lock().expect("queue").pop() else {
+                    return anyhow::Ok(times);
+                };
+                let sent = Instant::now();
+                let status = http.execute(request).await?.status();
+                ensure!(status.is_success(), "webhook answered {status}");
+                times.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        });
+    }
+    let mut times = Vec::with_capacity(count);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while let Some(sender) = tokio::time::timeout_at(deadline, senders.join_next())
+        .await
+        .context("ingestion in time")?
+    {
+        times.extend(sender??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    Ok(Ingest {
+        per_second: count as f64 / elapsed,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
+}
+
+fn print_ingest(database: &str, count: usize, figures: Ingest) {
+    println!(
+        "| {database} | {count} | {:.0} | {:.1} ms | {:.1} ms |",
+        figures.per_second, figures.p50_ms, figures.p99_ms
+    );
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -39,231 +1075,64 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmRSS")
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces): the state is
+/// the first, the parent's pid the second, user and system time the 12th and 13th.
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat.rsplit_once(')')?.1.split_whitespace().collect())
 }
 
-async fn bench(binary: &Path, streams: usize) -> anyhow::Result<()> {
-    let port = free_port()?;
-    let backend = format!("http://127.0.0.1:{port}");
-    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let sandbox = format!("http://{}", sandbox_listener.local_addr()?);
-    let (stop_sandbox, sandbox_stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(mobilepay_sandbox::run(
-        sandbox_listener,
-        mobilepay_sandbox::Config {
-            webhook_url: Some(format!("{backend}/webhooks/mobilepay")),
-            ..mobilepay_sandbox::Config::default()
-        },
-        async {
-            let _ = sandbox_stopped.await;
-        },
-    ));
-    let data = std::env::temp_dir().join(format!("mobilepay-bench-{port}"));
-    std::fs::create_dir_all(&data)?;
-    let mut child = tokio::process::Command::new(binary)
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("MOBILEPAY_API_URL", &sandbox)
-        .env(
-            "MOBILEPAY_API_KEY",
-            mobilepay_sandbox::accounts::DEMO_ENTERPRISE_KEY,
-        )
-        .env(
-            "MOBILEPAY_MERCHANT_ID",
-            mobilepay_sandbox::accounts::DEMO_MERCHANT_ID,
-        )
-        .env(
-            "MOBILEPAY_WEBHOOK_SECRETS",
-            mobilepay_sandbox::DEMO_WEBHOOK_SECRET,
-        )
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", data.join("bench.sqlite3").display()),
-        )
-        .env("SESSIONS_PER_MINUTE", "100000")
-        .env("MERCHANT_API_KEYS", BENCH_API_KEY)
-        .env("RECONCILE_EVERY_SECS", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting the merchant backend")?;
-    let pid = child.id().context("the backend's pid")?;
-    let result = measure(&backend, &sandbox, pid, streams).await;
-    let _ = child.kill().await;
-    drop(stop_sandbox);
-    let _ = std::fs::remove_dir_all(&data);
-    result
+/// The summed RSS of `pids`, in KiB.
+fn rss_kib(pids: &[u32]) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for pid in pids {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        total += status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .context("no VmRSS")?;
+    }
+    Ok(total)
 }
 
-/// The merchant API key the benchmark's backend is configured with.
-const BENCH_API_KEY: &str = "mk_test_bench_streams";
-
-async fn measure(backend: &str, sandbox: &str, pid: u32, streams: usize) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{backend}/healthz")).send().await.is_err() {
-        if Instant::now() > deadline {
-            bail!("the merchant backend did not start");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // One checkout and session per 100 streams, as a shop makes them through the merchant API.
-    let mut sessions = Vec::with_capacity(SESSIONS);
-    for n in 0..SESSIONS {
-        let checkout: serde_json::Value = http
-            .post(format!("{backend}/v1/checkouts"))
-            .bearer_auth(BENCH_API_KEY)
-            .json(&serde_json::json!({
-                "amount": 25_000, "description": "bench", "reference": format!("bench-{n}"),
-            }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let order_id = checkout["id"].as_str().context("a checkout id")?.to_owned();
-        let session: serde_json::Value = http
-            .post(format!("{backend}/checkout/sessions"))
-            .json(&serde_json::json!({ "order_id": order_id }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let events_url = session["events_url"].as_str().context("events_url")?;
-        let path = events_url
-            .strip_prefix(backend)
-            .context("events_url on the backend")?
-            .to_owned();
-        let payment_id = session["payment_id"]
-            .as_str()
-            .context("payment_id")?
-            .to_owned();
-        sessions.push((path, payment_id));
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_before = rss_kib(pid)?;
-
-    // Open the streams; each reports when its first event arrived, then when `paid` did.
-    let (opened_tx, mut opened_rx) = mpsc::unbounded_channel::<()>();
-    let (paid_tx, mut paid_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    let addr = backend.trim_start_matches("http://").to_owned();
-    let started = Instant::now();
-    let mut opened = 0;
-    for i in 0..streams {
-        let session = i % SESSIONS;
-        let path = sessions[session].0.clone();
-        let (addr, opened_tx, paid_tx) = (addr.clone(), opened_tx.clone(), paid_tx.clone());
-        tokio::spawn(async move {
-            if let Err(error) = follow(&addr, &path, session, opened_tx, paid_tx).await {
-                eprintln!("stream {i}: {error:#}");
-            }
-        });
-        if (i + 1) % RAMP == 0 {
-            while opened < i + 1 - RAMP / 2 {
-                tokio::time::timeout(PATIENCE, opened_rx.recv())
-                    .await
-                    .context("streams opened in time")?;
-                opened += 1;
-            }
+/// User plus system CPU of `pids`, in seconds (`/proc` counts in ticks of 1/100 s on Linux).
+fn cpu_seconds(pids: &[u32]) -> anyhow::Result<f64> {
+    let mut ticks = 0u64;
+    for pid in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let fields = stat_fields(&stat).context("unreadable stat")?;
+        for i in [11, 12] {
+            ticks += fields
+                .get(i)
+                .and_then(|t| t.parse::<u64>().ok())
+                .context("no CPU times")?;
         }
     }
-    while opened < streams {
-        tokio::time::timeout(PATIENCE, opened_rx.recv())
-            .await
-            .context("streams opened in time")?;
-        opened += 1;
-    }
-    let open_time = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss_open = rss_kib(pid)?;
-
-    // Pay every session; time each stream's `paid` from its session's pay request.
-    let http = Arc::new(http);
-    let mut paid_at = vec![Instant::now(); SESSIONS];
-    for (i, (_, payment_id)) in sessions.iter().enumerate() {
-        paid_at[i] = Instant::now();
-        http.post(format!("{sandbox}/sandbox/v1/payments/{payment_id}/pay"))
-            .json(&serde_json::json!({ "outcome": "success" }))
-            .send()
-            .await?
-            .error_for_status()?;
-    }
-    let mut latencies = Vec::with_capacity(streams);
-    while latencies.len() < streams {
-        let (session, at) = tokio::time::timeout(PATIENCE, paid_rx.recv())
-            .await
-            .context("every stream heard of its payment in time")?
-            .context("the streams ended early")?;
-        latencies.push(at.duration_since(paid_at[session]));
-    }
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
-    let per_stream = (rss_open.saturating_sub(rss_before) * 1024) as f64 / streams as f64;
-    println!("\nMerchant backend stream capacity (one release process, SQLite, loopback)\n");
-    println!("| figure | value |");
-    println!("|---|---:|");
-    println!("| streams held open at once | {streams} |");
-    println!(
-        "| time to open them ({RAMP} at a time) | {:.2} s |",
-        open_time.as_secs_f64()
-    );
-    println!(
-        "| backend memory before → with the streams open | {:.1} MiB → {:.1} MiB |",
-        rss_before as f64 / 1024.0,
-        rss_open as f64 / 1024.0
-    );
-    println!(
-        "| memory per idle stream | {:.1} KiB |",
-        per_stream / 1024.0
-    );
-    println!(
-        "| pay request → `paid` on the stream, p50 | {:.1} ms |",
-        pct(0.5).as_secs_f64() * 1000.0
-    );
-    println!("| p99 | {:.1} ms |", pct(0.99).as_secs_f64() * 1000.0);
-    println!("| max | {:.1} ms |", pct(1.0).as_secs_f64() * 1000.0);
-    println!(
-        "\n({SESSIONS} sessions paid one after another, {} streams each; the client, the sandbox and the backend share this machine's cores.)",
-        streams / SESSIONS
-    );
-    Ok(())
+    Ok(ticks as f64 / 100.0)
 }
 
-/// One browser's stream: request it, report the first event, then the `paid` one.
-async fn follow(
-    addr: &str,
-    path: &str,
-    session: usize,
-    opened: mpsc::UnboundedSender<()>,
-    paid: mpsc::UnboundedSender<(usize, Instant)>,
-) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n")
-                .as_bytes(),
-        )
-        .await?;
-    let mut lines = BufReader::new(stream).lines();
-    let mut first = true;
-    while let Some(line) = lines.next_line().await? {
-        if let Some(data) = line.strip_prefix("data:") {
-            if first {
-                first = false;
-                let _ = opened.send(());
-            }
-            if data.contains("\"paid\"") {
-                let _ = paid.send((session, Instant::now()));
-                return Ok(());
-            }
-        }
-    }
-    bail!("the stream ended before `paid`")
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores ({model})")
+}
+
+fn date() -> String {
+    crate::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
+        .map(|d| d.trim().to_owned())
+        .unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! Configuration, from command-line flags or the environment (each flag names its variable),
 //! checked once at start with errors that say what to fix. Secrets are held in types whose
-//! `Debug` redacts them.
+//! `Debug` redacts them: `secrecy`'s [`SecretString`] from the command line on (the API key,
+//! the webhook secrets), and [`DatabaseUrl`], whose `Debug` and `Display` drop the password.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +11,44 @@ use clap::Parser;
 use ipnet::IpNet;
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
+use secrecy::{ExposeSecret, SecretString};
+
+/// A database URL, which may carry a password (`postgres://app:s3cret@db/shop`): `Debug` and
+/// `Display` show it without the password ([`crate::db::redact`]); only
+/// [`DatabaseUrl::expose`] gives it whole, to open the database.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    /// The whole URL, password included: for the database driver only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        DatabaseUrl(url.into())
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        DatabaseUrl(url.into())
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::db::redact(self.expose()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
 
 /// Everything the backend needs to run.
 #[derive(Debug)]
@@ -25,7 +64,7 @@ pub struct Config {
     /// Where the built widget is (`mobilepay-checkout.js` and its wasm), served under `/widget/`.
     pub widget_dir: Option<PathBuf>,
     /// `sqlite://file`, `sqlite::memory:` or `postgres://…`.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// Origins (`https://shop.example`) whose pages may call the checkout API from a browser.
     /// Empty: same origin only.
     pub allowed_origins: Vec<String>,
@@ -63,7 +102,7 @@ impl Config {
             merchant_id: merchant_id.to_owned(),
             webhooks,
             widget_dir: None,
-            database_url: "sqlite::memory:".to_owned(),
+            database_url: "sqlite::memory:".into(),
             allowed_origins: Vec::new(),
             sessions_per_minute: 60,
             trusted_proxies: Vec::new(),
@@ -97,12 +136,12 @@ pub struct Args {
     pub mobilepay_api_url: String,
     /// The merchant's MOBILE-PAY API key (prefer the environment: flags show in `ps`).
     #[arg(long, env = "MOBILEPAY_API_KEY", hide_env_values = true)]
-    pub mobilepay_api_key: String,
+    pub mobilepay_api_key: SecretString,
     #[arg(long, env = "MOBILEPAY_MERCHANT_ID")]
     pub mobilepay_merchant_id: String,
     /// Webhook secrets (`whsec_…`), comma-separated: several during a rotation.
     #[arg(long, env = "MOBILEPAY_WEBHOOK_SECRETS", hide_env_values = true)]
-    pub mobilepay_webhook_secrets: String,
+    pub mobilepay_webhook_secrets: SecretString,
     /// The built widget, served under /widget/.
     #[arg(long, env = "WIDGET_DIR")]
     pub widget_dir: Option<PathBuf>,
@@ -110,9 +149,10 @@ pub struct Args {
     #[arg(
         long,
         env = "DATABASE_URL",
-        default_value = "sqlite://mobilepay-merchant.sqlite3?mode=rwc"
+        default_value = "sqlite://mobilepay-merchant.sqlite3?mode=rwc",
+        hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: SecretString,
     /// Origins allowed to call the checkout API from browsers, comma-separated.
     #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
@@ -144,7 +184,7 @@ pub struct Args {
         hide_env_values = true,
         default_value = ""
     )]
-    pub merchant_api_keys: String,
+    pub merchant_api_keys: SecretString,
     /// The shop's name, shown on the hosted pay page.
     #[arg(long, env = "MERCHANT_NAME", default_value = DEFAULT_MERCHANT_NAME)]
     pub merchant_name: String,
@@ -164,11 +204,12 @@ impl Args {
         if let Some(public) = &self.public_url {
             url("PUBLIC_URL", public)?;
         }
-        if !self.mobilepay_api_key.starts_with("sk_") {
+        if !self.mobilepay_api_key.expose_secret().starts_with("sk_") {
             bail!("MOBILEPAY_API_KEY must be a MOBILE-PAY key (sk_test_… or sk_live_…)");
         }
         let secrets: Vec<&str> = self
             .mobilepay_webhook_secrets
+            .expose_secret()
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -220,18 +261,19 @@ impl Args {
             concurrency: self.webhook_concurrency,
             ..crate::outbox::Settings::default()
         };
-        let merchant_api_keys = crate::keys::ConfiguredKeys::parse(&self.merchant_api_keys)?;
+        let merchant_api_keys =
+            crate::keys::ConfiguredKeys::parse(self.merchant_api_keys.expose_secret())?;
         if self.merchant_name.trim().is_empty() || self.merchant_name.chars().count() > 100 {
             bail!("MERCHANT_NAME must be 1 to 100 characters");
         }
         Ok(Config {
             public_url: self.public_url,
             mobilepay_url: self.mobilepay_api_url,
-            api_key: ApiKey::new(self.mobilepay_api_key),
+            api_key: ApiKey::new(self.mobilepay_api_key.expose_secret()),
             merchant_id: self.mobilepay_merchant_id,
             webhooks,
             widget_dir: self.widget_dir,
-            database_url: self.database_url,
+            database_url: self.database_url.expose_secret().into(),
             allowed_origins,
             sessions_per_minute: self.sessions_per_minute,
             trusted_proxies,

@@ -20,8 +20,9 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
-    /// For PostgreSQL, the URL the LISTEN connection opens.
-    pub url: String,
+    /// For PostgreSQL, the URL the LISTEN connection opens. Secret: it may hold a password, and
+    /// the `Debug` of the state holds it.
+    pub url: secrecy::SecretString,
     /// Holds an in-memory database's file; removed with the last clone.
     _scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
@@ -82,7 +83,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
-            url: url.to_owned(),
+            url: url.into(),
             _scratch: scratch,
         })
     }

@@ -49,6 +49,13 @@ pub struct Subscription {
     pub history: Arc<tokio::sync::Mutex<History>>,
 }
 
+impl Subscription {
+    /// The session followed.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut followed = self.hub.lock();

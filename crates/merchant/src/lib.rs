@@ -14,6 +14,8 @@
 //!   state machine; commit-then-wake.
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
 //! - [`lease`]: work done by one instance at a time (a row of the shared database).
+//! - [`stream`]: one session's status as Server-Sent Events, read from the database at each
+//!   wake-up.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
 //! - [`refunds`]: money back to the payer (a transfer), reserved so never more than was paid.
@@ -47,10 +49,11 @@ pub mod reconcile;
 pub mod refunds;
 pub mod routes;
 pub mod sessions;
+pub mod stream;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -82,7 +85,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         None => format!("http://{}", listener.local_addr()?),
     };
     metrics::init();
-    let db = db::Db::connect(&config.database_url).await?;
+    let db = db::Db::connect(config.database_url.expose()).await?;
     let events_committed = Arc::new(tokio::sync::Notify::new());
     Ok(Arc::new(AppState {
         mobilepay: mobilepay_client::Client::new(&config.mobilepay_url, config.api_key.clone())?,
@@ -114,6 +117,11 @@ pub async fn run(
 }
 
 /// [`run`] with a state already built (tests keep a handle on it).
+///
+/// Connections speak HTTP/1.1 only, through hyper directly rather than `axum::serve`'s automatic
+/// HTTP/1 + HTTP/2: browsers use HTTP/2 only over TLS, which the proxy in front terminates, and
+/// every connection's task holds room for the largest protocol it might speak — at tens of
+/// thousands of open streams that room is most of an idle stream's memory.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -132,29 +140,58 @@ pub async fn serve_with(
 ) -> anyhow::Result<()> {
     tracing::info!(url = %state.public_url, "merchant backend listening");
     let background = spawn_background(&state);
-    let stopping = Arc::clone(&state);
-    let stopped = Arc::clone(&state);
-    let served = axum::serve(
-        listener,
-        routes::router_with(state, extra).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        stopping.sessions.stop_streams();
-    })
-    .await;
+    let router = routes::router_with(Arc::clone(&state), extra);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30));
+    tokio::pin!(shutdown);
+    loop {
+        let (socket, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of files or the like: others may close theirs meanwhile.
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Events are small writes that should leave at once.
+        let _ = socket.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            // A Router is always ready: no `poll_ready` needed.
+            tower_service::Service::call(&mut router.clone(), request)
+        });
+        let connection =
+            connections.watch(http.serve_connection(hyper_util::rt::TokioIo::new(socket), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Streams end first, then every connection finishes what it was answering.
+    state.sessions.stop_streams();
+    connections.shutdown().await;
     for task in background {
         task.abort();
     }
     // Another instance need not wait for the lease to lapse.
-    if let Err(error) = lease::release(&stopped.sessions.db, "reconcile", &stopped.instance).await {
+    if let Err(error) = lease::release(&state.sessions.db, "reconcile", &state.instance).await {
         tracing::warn!(%error, "reconciliation lease not released");
     }
     // Deliveries this instance had claimed are due again at once, not when the claims lapse.
-    if let Err(error) = outbox::release(&stopped.sessions.db, &stopped.instance).await {
+    if let Err(error) = outbox::release(&state.sessions.db, &state.instance).await {
         tracing::warn!(%error, "webhook claims not released");
     }
-    served?;
     Ok(())
 }
 
@@ -163,7 +200,7 @@ fn spawn_background(state: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
     if state.sessions.db.backend == db::Backend::Postgres {
         tasks.push(tokio::spawn(hub::listen(
             Arc::clone(&state.sessions.hub),
-            state.sessions.db.url.clone(),
+            secrecy::ExposeSecret::expose_secret(&state.sessions.db.url).to_owned(),
         )));
     }
     if let Some(every) = state.config.reconcile_every {

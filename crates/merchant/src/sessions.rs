@@ -485,11 +485,8 @@ impl Sessions {
         self.stopping.send_replace(true);
     }
 
-    /// Resolves once [`Sessions::stop_streams`] was called.
-    pub fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
-        let mut rx = self.stopping.subscribe();
-        async move {
-            let _ = rx.wait_for(|stopping| *stopping).await;
-        }
+    /// Turns `true` once [`Sessions::stop_streams`] was called.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 }

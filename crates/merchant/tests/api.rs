@@ -1224,7 +1224,7 @@ async fn start_merchant(
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
     let mut config = merchant_config(sandbox_url);
-    config.database_url = database_url.to_owned();
+    config.database_url = database_url.into();
     let state = mobilepay_merchant::state(&listener, config)
         .await
         .expect("a merchant state");

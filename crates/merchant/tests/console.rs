@@ -659,7 +659,7 @@ async fn the_history_filters_by_date_and_explains_a_wrong_filter() {
 async fn the_operators_command_creates_lists_and_deletes_an_operator_who_can_sign_in_meanwhile() {
     use clap::Parser;
     let app = spawn_app().await;
-    let database_url = app.state.sessions.db.url.clone();
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.state.sessions.db.url).to_owned();
     let run = |argv: &[&str], stdin: &'static str| {
         let args = operators::OperatorsArgs::try_parse_from(
             std::iter::once("operators").chain(argv.iter().copied()),

@@ -63,7 +63,7 @@ async fn start(database_url: &str, settings: Settings) -> Backend {
         "MERCHANT123",
         Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET]).expect("a valid secret"),
     );
-    config.database_url = database_url.to_owned();
+    config.database_url = database_url.into();
     config.reconcile_every = None;
     config.notifications = settings;
     config.merchant_api_keys =

@@ -4,6 +4,12 @@
 //! scoped to the API key or token that sent them and kept 24 hours. A 5xx answer is not stored,
 //! so the request can be retried with the same key. A claimed request runs to its end even if
 //! its client gives up (the retry finds its answer); one that panics frees its key, as a 5xx.
+//!
+//! A claim is a lease of [`LEASE_SECONDS`] on the sandbox's clock: a request whose process died
+//! mid-way (killed, power cut) never records its answer, and after the lease a retry takes the
+//! key over instead of answering `409` for 24 hours. The claim's `created_at` is its identity:
+//! a request that was taken over (it ran past its lease) records nothing, so it cannot overwrite
+//! its successor's answer.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -18,6 +24,9 @@ use crate::{AppState, sha256_hex};
 
 pub const HEADER: &str = "idempotency-key";
 const KEEP_SECONDS: i64 = 24 * 3600;
+/// How long a claimed key stays "in progress" without an answer. Every handler answers within
+/// seconds; a claim this old belongs to a process that died.
+pub const LEASE_SECONDS: i64 = 60;
 const MAX_BODY: usize = 1 << 20;
 
 pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -64,13 +73,17 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
     let now = state.clock.unix();
     let db = |e: sqlx::Error| Error::Database(e).into_response();
 
-    sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND created_at < ?")
-        .bind(&principal)
-        .bind(&key)
-        .bind(now - KEEP_SECONDS)
-        .execute(&state.db)
-        .await
-        .map_err(db)?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE principal = ? AND key = ?
+         AND (created_at < ? OR (state = 'in_flight' AND created_at <= ?))",
+    )
+    .bind(&principal)
+    .bind(&key)
+    .bind(now - KEEP_SECONDS)
+    .bind(now - LEASE_SECONDS)
+    .execute(&state.db)
+    .await
+    .map_err(db)?;
     let claimed = sqlx::query(
         "INSERT INTO idempotency_keys (principal, key, request_hash, state, created_at)
          VALUES (?, ?, ?, 'in_flight', ?) ON CONFLICT DO NOTHING",
@@ -127,15 +140,20 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
     }
 
     // The handler in a task of its own too, so that one that panics frees the key, as a 5xx.
+    let claim = Claim {
+        principal: &principal,
+        key: &key,
+        at: now,
+    };
     let Ok(response) = tokio::spawn(next.run(Request::from_parts(parts, Body::from(bytes)))).await
     else {
-        forget(&state, &principal, &key).await;
+        forget(&state, &claim).await;
         return Err(Error::Internal.into_response());
     };
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     if parts.status.is_server_error() {
-        forget(&state, &principal, &key).await;
+        forget(&state, &claim).await;
     } else {
         let english = parts
             .extensions
@@ -144,29 +162,46 @@ async fn handle(state: Arc<AppState>, request: Request, next: Next) -> Result<Re
         let recorded = sqlx::query(
             "UPDATE idempotency_keys
              SET state = 'completed', response_status = ?, response_body = ?, response_body_en = ?
-             WHERE principal = ? AND key = ?",
+             WHERE principal = ? AND key = ? AND state = 'in_flight' AND created_at = ?",
         )
         .bind(i64::from(parts.status.as_u16()))
         .bind(bytes.as_ref())
         .bind(english)
-        .bind(&principal)
-        .bind(&key)
+        .bind(claim.principal)
+        .bind(claim.key)
+        .bind(claim.at)
         .execute(&state.db)
         .await;
-        if let Err(error) = recorded {
-            tracing::error!(%error, "idempotency record not updated");
+        match recorded {
+            Err(error) => tracing::error!(%error, "idempotency record not updated"),
+            Ok(done) if done.rows_affected() == 0 => {
+                tracing::warn!("a request outlived its idempotency lease: its answer is not kept");
+            }
+            Ok(_) => {}
         }
     }
     Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
-/// Frees `key`: its request answered a 5xx or panicked, so it may be tried again.
-async fn forget(state: &AppState, principal: &str, key: &str) {
-    let forgotten = sqlx::query("DELETE FROM idempotency_keys WHERE principal = ? AND key = ?")
-        .bind(principal)
-        .bind(key)
-        .execute(&state.db)
-        .await;
+/// A key claimed by this request at `at` (on the sandbox's clock).
+struct Claim<'a> {
+    principal: &'a str,
+    key: &'a str,
+    at: i64,
+}
+
+/// Frees a claimed key: its request answered a 5xx or panicked, so it may be tried again. A
+/// claim taken over by a retry is the retry's, and stays.
+async fn forget(state: &AppState, claim: &Claim<'_>) {
+    let forgotten = sqlx::query(
+        "DELETE FROM idempotency_keys
+         WHERE principal = ? AND key = ? AND state = 'in_flight' AND created_at = ?",
+    )
+    .bind(claim.principal)
+    .bind(claim.key)
+    .bind(claim.at)
+    .execute(&state.db)
+    .await;
     if let Err(error) = forgotten {
         tracing::error!(%error, "idempotency key not freed");
     }

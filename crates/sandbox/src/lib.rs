@@ -169,6 +169,13 @@ pub fn rfc3339_unix(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `text` without the ASCII blanks (space, tab, line feed, form feed, carriage return) around
+/// it: the blanks the document's patterns name (`[^\t\n\f\r ]`), so that "only blanks"
+/// means the same to the sandbox and to a client generated from the document.
+pub fn trim_blanks(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
 /// A random identifier: `prefix` and `len` upper-case letters and digits.
 pub fn random_id(prefix: &str, len: usize) -> String {
     use rand::Rng;

@@ -14,6 +14,8 @@ use crate::ledger::{self, Record};
 use crate::phone::Phone;
 use crate::{AppState, random_id, rfc3339_unix, webhooks};
 
+/// The smallest QR payment the sandbox accepts, in FCFA.
+pub const MIN_AMOUNT: u64 = 1;
 /// The largest QR payment the sandbox accepts, in FCFA.
 pub const MAX_AMOUNT: u64 = 5_000_000;
 /// The longest description, in characters.
@@ -80,15 +82,18 @@ pub async fn create_qr(
     principal: Principal,
     ApiJson(body): ApiJson<CreateQrPayment>,
 ) -> Result<(StatusCode, Json<QrPayment>), Error> {
-    if body.amount == 0 || body.amount > MAX_AMOUNT {
-        return Err(Error::InvalidField {
-            field: "amount",
-            fr: "un nombre entier de FCFA entre 1 et 5 000 000",
-            en: "a whole number of FCFA from 1 to 5,000,000",
-        });
-    }
-    let description = body.description.trim();
-    if description.is_empty() || description.chars().count() > MAX_DESCRIPTION {
+    crate::transfers::check_amount(
+        body.amount,
+        MIN_AMOUNT,
+        MAX_AMOUNT,
+        (
+            "un nombre entier de FCFA entre 1 et 5 000 000",
+            "a whole number of FCFA from 1 to 5,000,000",
+        ),
+    )?;
+    // The length is the text's as sent, so that the document's `maxLength` says it exactly.
+    let description = crate::trim_blanks(&body.description);
+    if description.is_empty() || body.description.chars().count() > MAX_DESCRIPTION {
         return Err(Error::InvalidField {
             field: "description",
             fr: "un texte de 1 à 255 caractères",
@@ -139,6 +144,7 @@ pub async fn create_qr(
     request_body = SimulatePayment,
     responses(
         (status = 200, description = "Settled; its webhook is queued", body = QrPayment),
+        (status = 400, description = "INVALID_JSON, INVALID_PHONE, UNSUPPORTED_COUNTRY (payer)", body = mobilepay_wire::ApiError),
         (status = 404, description = "PAYMENT_NOT_FOUND", body = mobilepay_wire::ApiError),
         (status = 409, description = "PAYMENT_ALREADY_SETTLED, PAYMENT_EXPIRED", body = mobilepay_wire::ApiError),
     )

@@ -18,20 +18,76 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
 /// The query, as text: each parameter is parsed here so that a bad one gets its own message.
+/// The document says what each must be (`value_type`, bounds, [`date_schema`]).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1 – 100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
     /// Default 0.
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 4_294_967_295.0)]
     offset: Option<String>,
-    /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339.
+    /// `YYYY-MM-DD` (from the start of that day, UTC) or RFC 3339. After `end_date`: an empty
+    /// page.
+    #[param(schema_with = date_schema)]
     start_date: Option<String>,
     /// `YYYY-MM-DD` (to the end of that day, UTC) or RFC 3339.
+    #[param(schema_with = date_schema)]
     end_date: Option<String>,
+}
+
+/// A date parameter: what [`parse_date`] accepts.
+fn date_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let format = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    AnyOfBuilder::new()
+        .item(format(KnownFormat::Date))
+        .item(format(KnownFormat::DateTime))
+        .build()
+        .into()
 }
 
 fn invalid(field: &'static str, fr: &'static str, en: &'static str) -> Error {
     Error::InvalidField { field, fr, en }
+}
+
+/// `limit`: 1 – 100, in decimal digits.
+fn parse_limit(value: &str) -> Result<u32, Error> {
+    decimal(value)
+        .filter(|l| (1..=MAX_LIMIT).contains(l))
+        .ok_or_else(|| {
+            invalid(
+                "limit",
+                "un entier de 1 à 100",
+                "a whole number from 1 to 100",
+            )
+        })
+}
+
+/// `offset`: 0 – 4,294,967,295, in decimal digits.
+fn parse_offset(value: &str) -> Result<u32, Error> {
+    decimal(value).ok_or_else(|| {
+        invalid(
+            "offset",
+            "un entier positif ou nul",
+            "a whole number, 0 or more",
+        )
+    })
+}
+
+/// Digits only: `u32::from_str` also takes a leading `+`, which an integer parameter of the
+/// document does not allow.
+fn decimal(value: &str) -> Option<u32> {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| value.parse().ok())
+        .flatten()
 }
 
 /// A date bound in Unix seconds; `end` makes a bare date include its whole day.
@@ -70,30 +126,11 @@ pub async fn list(
     principal: Principal,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<TransactionPage>, Error> {
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse::<u32>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                invalid(
-                    "limit",
-                    "un entier de 1 à 100",
-                    "a whole number from 1 to 100",
-                )
-            })?,
-    };
-    let offset = match params.offset.as_deref() {
-        None => 0,
-        Some(o) => o.parse::<u32>().map_err(|_| {
-            invalid(
-                "offset",
-                "un entier positif ou nul",
-                "a whole number, 0 or more",
-            )
-        })?,
-    };
+    let limit = params
+        .limit
+        .as_deref()
+        .map_or(Ok(DEFAULT_LIMIT), parse_limit)?;
+    let offset = params.offset.as_deref().map_or(Ok(0), parse_offset)?;
     let start = params
         .start_date
         .as_deref()
@@ -106,13 +143,8 @@ pub async fn list(
         .map(|d| parse_date(d, "end_date", true))
         .transpose()?
         .unwrap_or(i64::MAX);
-    if start > end {
-        return Err(invalid(
-            "start_date",
-            "start_date doit précéder end_date",
-            "start_date must come before end_date",
-        ));
-    }
+    // A start after the end is an empty range, not an error: the page is empty, like any range
+    // without transactions.
     type Row = (
         String,
         String,
@@ -194,4 +226,69 @@ pub async fn balance(
         currency: mobilepay_wire::CURRENCY.to_owned(),
         as_of: rfc3339(state.now()),
     }))
+}
+
+/// `PROPTEST_CASES` sets the number of cases (256 by default; `cargo xtask proptest-long`).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
+
+    use super::*;
+
+    fn date() -> impl Strategy<Value = Date> {
+        (1i32..=9999, 1u8..=12, 1u8..=31).prop_filter_map("a real day", |(y, m, d)| {
+            Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn limit_and_offset_take_exactly_their_range_in_plain_digits(value in "\\PC{0,12}|[0-9]{1,11}|[+-]?[0-9]{1,4}") {
+            let number = value.bytes().all(|b| b.is_ascii_digit()).then(|| value.parse::<u64>().ok()).flatten();
+
+            prop_assert_eq!(
+                parse_limit(&value).ok(),
+                number.filter(|n| (1..=100).contains(n)).map(|n| n as u32)
+            );
+            prop_assert_eq!(
+                parse_offset(&value).ok(),
+                number.filter(|n| *n <= u64::from(u32::MAX)).map(|n| n as u32)
+            );
+        }
+
+        #[test]
+        fn any_text_as_a_date_is_parsed_or_refused_without_panicking(value in "\\PC{0,40}") {
+            let _ = parse_date(&value, "start_date", false);
+            let _ = parse_date(&value, "end_date", true);
+        }
+
+        #[test]
+        fn a_day_covers_its_24_hours_from_midnight_utc(day in date()) {
+            let text = format!("{:04}-{:02}-{:02}", day.year(), u8::from(day.month()), day.day());
+            let midnight = day.midnight().assume_utc().unix_timestamp();
+
+            prop_assert_eq!(parse_date(&text, "start_date", false).ok(), Some(midnight));
+            prop_assert_eq!(parse_date(&text, "end_date", true).ok(), Some(midnight + 86_400));
+        }
+
+        #[test]
+        fn an_rfc_3339_time_is_that_instant_and_an_end_includes_its_second(
+            day in date(),
+            seconds in 0u32..86_400,
+            offset_minutes in -(23 * 60 + 59)..=(23 * 60 + 59),
+        ) {
+            let time = Time::from_hms((seconds / 3600) as u8, (seconds / 60 % 60) as u8, (seconds % 60) as u8)
+                .expect("a time of day");
+            let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).expect("an offset");
+            let at = PrimitiveDateTime::new(day, time).assume_offset(offset);
+            let Ok(text) = at.format(&Rfc3339) else {
+                // Outside RFC 3339's years once shifted to UTC: nothing to check.
+                return Ok(());
+            };
+
+            prop_assert_eq!(parse_date(&text, "start_date", false).ok(), Some(at.unix_timestamp()));
+            prop_assert_eq!(parse_date(&text, "end_date", true).ok(), Some(at.unix_timestamp() + 1));
+        }
+    }
 }

@@ -61,7 +61,7 @@ pub async fn local(
             "a whole number of FCFA from 100 to 2,000,000",
         ),
     )?;
-    let description = match body.description.as_deref().map(str::trim) {
+    let description = match body.description.as_deref() {
         Some(d) if d.chars().count() > 255 => {
             return Err(Error::InvalidField {
                 field: "description",
@@ -69,8 +69,8 @@ pub async fn local(
                 en: "255 characters at most",
             });
         }
-        Some("") | None => None,
-        Some(d) => Some(d.to_owned()),
+        None => None,
+        Some(d) => Some(crate::trim_blanks(d).to_owned()).filter(|d| !d.is_empty()),
     };
     execute(
         &state,
@@ -136,7 +136,7 @@ pub async fn international(
 }
 
 /// `amount` within `min..=max`; otherwise `range` (French, English) says which.
-fn check_amount(
+pub(crate) fn check_amount(
     amount: u64,
     min: u64,
     max: u64,
@@ -238,4 +238,28 @@ async fn execute(
             created_at: rfc3339_unix(at),
         }),
     ))
+}
+
+/// `PROPTEST_CASES` sets the number of cases (256 by default; `cargo xtask proptest-long`).
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn an_amount_is_accepted_exactly_within_its_bounds(
+            amount in prop_oneof![any::<u64>(), 0u64..3_000_000],
+            (min, max) in prop_oneof![
+                Just((MIN_AMOUNT, MAX_LOCAL)),
+                Just((MIN_INTERNATIONAL, MAX_INTERNATIONAL)),
+                Just((crate::payments::MIN_AMOUNT, crate::payments::MAX_AMOUNT)),
+            ],
+        ) {
+            let checked = check_amount(amount, min, max, ("fr", "en"));
+
+            prop_assert_eq!(checked.is_ok(), min <= amount && amount <= max);
+        }
+    }
 }

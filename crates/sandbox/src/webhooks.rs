@@ -284,9 +284,11 @@ pub async fn put_endpoint(
     principal: Principal,
     ApiJson(body): ApiJson<WebhookEndpoint>,
 ) -> Result<Json<WebhookEndpointConfig>, Error> {
-    let url = body.url.trim();
+    // As sent, without trimming: the document's pattern (`URL_PATTERN`) says exactly this.
+    let url = body.url.as_str();
     let valid = (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() <= 2048
+        && uri_characters(url)
         && reqwest::Url::parse(url).is_ok();
     if !valid {
         return Err(Error::InvalidField {
@@ -303,6 +305,32 @@ pub async fn put_endpoint(
     state.webhooks.wake();
     endpoint(&state, &principal.account_id).await.map(Json)
 }
+
+/// The characters RFC 3986 allows in a URI, `%` only as an escape of two hex digits: what the
+/// document's pattern for a webhook URL says ([`URL_PATTERN`]). WHATWG parsing alone (what
+/// `Url::parse` does) would also take `https://Ï` or a space, which are no URI.
+fn uri_characters(url: &str) -> bool {
+    let bytes = url.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3);
+                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The pattern of a webhook URL in the OpenAPI document: [`uri_characters`] after the scheme.
+pub const URL_PATTERN: &str =
+    r"^https?://(?:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+$";
 
 async fn endpoint(state: &AppState, account_id: &str) -> Result<WebhookEndpointConfig, Error> {
     let (url, secret): (Option<String>, String) =

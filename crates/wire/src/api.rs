@@ -1,14 +1,44 @@
 //! MOBILE-PAY's REST API (`/api/v1/…`) and the sandbox's shopper simulation (`/sandbox/v1/…`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A whole number in a request body: `25000`, or `25000.0`, which JSON (and JSON Schema's
+/// `integer`, what the OpenAPI document says) counts as the same number. `25000.5`, a negative
+/// number or one past `u64` is refused.
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+    match Number::deserialize(deserializer) {
+        Ok(Number::Whole(n)) => Ok(n),
+        // 2^64 is exactly representable: anything below it and whole fits in a u64.
+        Ok(Number::Float(f))
+            if f >= 0.0 && f.fract() == 0.0 && f < 18_446_744_073_709_551_616.0 =>
+        {
+            Ok(f as u64)
+        }
+        _ => Err(serde::de::Error::custom("expected a whole number")),
+    }
+}
 
 /// `POST /api/v1/payments/qr`: the seed's body, `{"amount", "description", "merchant_id"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateQrPayment {
-    /// Whole FCFA.
+    /// Whole FCFA, 1 to 5,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_000_000))]
+    #[serde(deserialize_with = "whole_number")]
     pub amount: u64,
+    /// 1 to 255 characters, not only blanks; kept without the blanks around it.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 255, pattern = r"[^\t\n\f\r ]")
+    )]
     pub description: String,
+    /// The API key's account's (`MERCHANT123` for the demo); another is `403 MERCHANT_MISMATCH`.
     pub merchant_id: String,
 }
 
@@ -88,9 +118,16 @@ pub struct LoginToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocalTransfer {
+    /// An Ivorian phone in E.164 (`+2250701020304`); the document's pattern is generated from
+    /// the sandbox's table of countries.
     pub recipient_phone: String,
+    /// Whole FCFA, 100 to 2,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 100, maximum = 2_000_000))]
+    #[serde(deserialize_with = "whole_number")]
     pub amount: u64,
+    /// 255 characters at most; only blanks is the same as none.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub description: Option<String>,
 }
 
@@ -99,9 +136,13 @@ pub struct LocalTransfer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InternationalTransfer {
-    /// ISO 3166-1 alpha-2, e.g. `SN`.
+    /// ISO 3166-1 alpha-2, upper case, of the zone but Côte d'Ivoire, e.g. `SN`.
     pub recipient_country: String,
+    /// E.164, of `recipient_country`.
     pub recipient_phone: String,
+    /// Whole FCFA, 500 to 1,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 500, maximum = 1_000_000))]
+    #[serde(deserialize_with = "whole_number")]
     pub amount: u64,
 }
 
@@ -182,6 +223,8 @@ pub enum TransactionKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
+    /// An absolute `http://` or `https://` URL, 2,048 characters at most.
+    #[cfg_attr(feature = "openapi", schema(format = "uri", max_length = 2048))]
     pub url: String,
 }
 
@@ -236,6 +279,9 @@ pub struct WebhookDeliveryList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdvanceClock {
+    /// 1 to 2,592,000 (30 days).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2_592_000))]
+    #[serde(deserialize_with = "whole_number")]
     pub seconds: u64,
 }
 

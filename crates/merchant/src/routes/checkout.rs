@@ -1,7 +1,6 @@
 //! Checkout sessions for the widget: create or resume one for a checkout, read its status, follow
-//! it as Server-Sent Events.
+//! it as Server-Sent Events (the stream itself is [`crate::stream`]).
 
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -10,9 +9,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
@@ -26,12 +24,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::AppState;
 use crate::db::now;
 use crate::error::{ApiJson, Error};
-use crate::sessions::{InsertError, NewSession, Session, Versioned};
+use crate::sessions::{InsertError, NewSession, Session};
 
 /// Under the idle timeouts of common proxies (nginx: 60 s).
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// How soon a browser reconnects after losing the stream.
-const RECONNECT_HINT: Duration = Duration::from_secs(2);
 
 /// Session requests per client address: the public endpoint must not let a bot burn the
 /// merchant's MOBILE-PAY quota (1,000 an hour on the Marchand tier).
@@ -305,7 +301,12 @@ pub async fn events(
     if last_seen >= current && session.current.event.status.is_final() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let stream = status_stream(Arc::clone(&state), session, last_seen);
+    let stream = crate::stream::status_stream(
+        Arc::clone(&state),
+        &session.id,
+        session.expires_at,
+        last_seen,
+    );
     Ok((
         // Tells nginx and its kin not to buffer the stream.
         [(
@@ -315,125 +316,6 @@ pub async fn events(
         Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT)),
     )
         .into_response())
-}
-
-fn status_stream(
-    state: Arc<AppState>,
-    session: Session,
-    last_seen: i64,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    struct Follow {
-        state: Arc<AppState>,
-        session: Session,
-        // Subscribed before the first read, so that no change falls between read and wait.
-        subscription: crate::hub::Subscription,
-        stopped: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-        last_seen: i64,
-        pending: std::collections::VecDeque<Versioned>,
-        first: bool,
-        /// When the wake-up that led to the pending events was sent (for the latency metric).
-        woke_at: Option<std::time::Instant>,
-        /// When the latest wake-up was sent: a shared read started after it is fresh enough.
-        last_wake: Option<std::time::Instant>,
-        _open: crate::metrics::OpenStream,
-    }
-    let start = Follow {
-        subscription: state.sessions.hub.subscribe(&session.id),
-        stopped: Box::pin(state.sessions.stopped()),
-        state,
-        session,
-        last_seen,
-        pending: Default::default(),
-        first: true,
-        woke_at: None,
-        last_wake: None,
-        _open: crate::metrics::OpenStream::new(),
-    };
-    futures_util::stream::unfold(Some(start), |follow| async move {
-        let mut follow = follow?;
-        loop {
-            if let Some(next) = follow.pending.pop_front() {
-                follow.last_seen = next.seq;
-                if let Some(woke_at) = follow.woke_at.take() {
-                    metrics::histogram!(crate::metrics::DELIVERY_SECONDS)
-                        .record(woke_at.elapsed().as_secs_f64());
-                }
-                let mut event = Event::default()
-                    .event("status")
-                    .id(next.seq.to_string())
-                    .json_data(&next.event)
-                    .unwrap_or_default();
-                if follow.first {
-                    event = event.retry(RECONNECT_HINT);
-                    follow.first = false;
-                }
-                let more = (!next.event.status.is_final()).then_some(follow);
-                return Some((Ok(event), more));
-            }
-            let sessions = &follow.state.sessions;
-            let read = read_after(
-                sessions,
-                &follow.subscription,
-                &follow.session.id,
-                follow.last_seen,
-                follow.last_wake,
-            )
-            .await;
-            match read {
-                Ok(events) if !events.is_empty() => {
-                    follow.pending.extend(events);
-                    continue;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    // The browser reconnects with Last-Event-ID and misses nothing.
-                    tracing::warn!(%error, "event stream ends: database unavailable");
-                    return None;
-                }
-            }
-            let until_expiry =
-                Duration::from_secs(u64::try_from(follow.session.expires_at - now()).unwrap_or(0));
-            tokio::select! {
-                changed = follow.subscription.rx.changed() => {
-                    changed.ok()?;
-                    follow.woke_at = *follow.subscription.rx.borrow_and_update();
-                    follow.last_wake = follow.woke_at;
-                }
-                () = tokio::time::sleep(until_expiry) => {
-                    if let Err(error) = sessions.expire_if_due(&follow.session.id).await {
-                        tracing::warn!(%error, "expiry not recorded");
-                        return None;
-                    }
-                }
-                () = &mut follow.stopped => return None,
-            }
-        }
-    })
-}
-
-/// The session's statuses after `last_seen`, read from the database unless a read that started
-/// after the latest wake-up (`last_wake`) is already shared by the session's other streams.
-async fn read_after(
-    sessions: &crate::sessions::Sessions,
-    subscription: &crate::hub::Subscription,
-    session_id: &str,
-    last_seen: i64,
-    last_wake: Option<std::time::Instant>,
-) -> Result<Vec<Versioned>, sqlx::Error> {
-    let mut history = subscription.history.lock().await;
-    let fresh =
-        matches!((history.read_started, last_wake), (Some(read), Some(wake)) if read > wake);
-    if !fresh {
-        let started = std::time::Instant::now();
-        history.events = sessions.events_after(session_id, 0).await?;
-        history.read_started = Some(started);
-    }
-    Ok(history
-        .events
-        .iter()
-        .filter(|e| e.seq > last_seen)
-        .cloned()
-        .collect())
 }
 
 #[cfg(test)]

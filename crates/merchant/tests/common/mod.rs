@@ -43,7 +43,7 @@ pub fn config(sandbox: &str, database_url: &str) -> Config {
         "MERCHANT123",
         Verifier::new(&[DEMO_WEBHOOK_SECRET]).expect("the demo secret is valid"),
     );
-    config.database_url = database_url.to_owned();
+    config.database_url = database_url.into();
     config.merchant_api_keys =
         mobilepay_merchant::keys::ConfiguredKeys::new(&[KEY, OTHER_KEY]).expect("valid keys");
     config

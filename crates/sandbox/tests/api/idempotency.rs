@@ -239,6 +239,50 @@ async fn a_key_whose_first_request_is_still_running_is_a_conflict() {
 }
 
 #[tokio::test]
+async fn a_key_whose_process_died_mid_request_is_free_again_after_its_lease() {
+    let app = spawn_app().await;
+    let body = r#"{"recipient_phone":"+2250701020304","amount":1000}"#;
+    // What a process that was killed after claiming the key left behind: a claim, no answer.
+    sqlx::query(
+        "INSERT INTO idempotency_keys (principal, key, request_hash, state, created_at)
+         VALUES (?, 'crashed', ?, 'in_flight', ?)",
+    )
+    .bind(sha256_hex(MERCHANT_KEY.as_bytes()))
+    .bind(sha256_hex(format!("POST{TRANSFER}{body}").as_bytes()))
+    .bind(app.state.clock.unix())
+    .execute(&app.state.db)
+    .await
+    .expect("an abandoned claim");
+    let retry = || {
+        app.http
+            .post(app.url(TRANSFER))
+            .bearer_auth(MERCHANT_KEY)
+            .header("Idempotency-Key", "crashed")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    app.advance_clock(mobilepay_sandbox::idempotency::LEASE_SECONDS as u64 - 1)
+        .await;
+    let within_the_lease = retry().await.expect("the sandbox answers");
+    assert_error(
+        within_the_lease,
+        StatusCode::CONFLICT,
+        "IDEMPOTENCY_KEY_IN_PROGRESS",
+    )
+    .await;
+
+    app.advance_clock(1).await;
+    let after_the_lease = retry().await.expect("the sandbox answers");
+    assert_eq!(after_the_lease.status(), StatusCode::CREATED);
+    let replayed = retry().await.expect("the sandbox answers");
+    assert_eq!(replayed.status(), StatusCode::CREATED);
+    assert_eq!(header_of(&replayed, "idempotent-replayed"), Some("true"));
+    assert_eq!(app.transfers_of(1_000).await, 1, "one transfer for the key");
+}
+
+#[tokio::test]
 async fn a_request_whose_client_gave_up_still_ends_and_its_retry_gets_the_answer() {
     let app = spawn_app().await;
     let impatient = reqwest::Client::builder()

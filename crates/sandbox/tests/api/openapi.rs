@@ -153,3 +153,148 @@ async fn every_operation_documented_as_needing_a_bearer_token_refuses_a_request_
         "the API's own routes and the account's webhook controls"
     );
 }
+
+/// The schema of `component` in `document`.
+fn schema<'a>(document: &'a Value, component: &str) -> &'a Value {
+    &document["components"]["schemas"][component]
+}
+
+#[test]
+fn the_document_states_the_bounds_the_handlers_enforce() {
+    use mobilepay_sandbox::{controls, payments, transfers};
+    let document = mobilepay_sandbox::openapi::document();
+    let bounds = |component: &str, property: &str| {
+        let property = &schema(&document, component)["properties"][property];
+        (
+            property["minimum"].as_u64().expect("a minimum"),
+            property["maximum"].as_u64().expect("a maximum"),
+        )
+    };
+
+    assert_eq!(
+        bounds("CreateQrPayment", "amount"),
+        (payments::MIN_AMOUNT, payments::MAX_AMOUNT)
+    );
+    assert_eq!(
+        bounds("LocalTransfer", "amount"),
+        (transfers::MIN_AMOUNT, transfers::MAX_LOCAL)
+    );
+    assert_eq!(
+        bounds("InternationalTransfer", "amount"),
+        (transfers::MIN_INTERNATIONAL, transfers::MAX_INTERNATIONAL)
+    );
+    assert_eq!(
+        bounds("AdvanceClock", "seconds"),
+        (1, controls::MAX_ADVANCE_SECONDS)
+    );
+    let description = &schema(&document, "CreateQrPayment")["properties"]["description"];
+    assert_eq!(
+        description["maxLength"].as_u64(),
+        Some(payments::MAX_DESCRIPTION as u64)
+    );
+    assert_eq!(description["minLength"], 1);
+    let transactions = &document["paths"]["/api/v1/transactions"]["get"]["parameters"];
+    let limit = transactions
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .expect("a limit parameter");
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(
+        limit["schema"]["maximum"].as_u64(),
+        Some(u64::from(mobilepay_sandbox::transactions::MAX_LIMIT))
+    );
+}
+
+#[test]
+fn phones_and_countries_are_stated_per_country() {
+    let document = mobilepay_sandbox::openapi::document();
+
+    let local = &schema(&document, "LocalTransfer")["properties"]["recipient_phone"];
+    assert_eq!(local["pattern"], "^\\+(?:225[0-9]{10})$");
+    let international = schema(&document, "InternationalTransfer");
+    let countries: Vec<&str> = international["properties"]["recipient_country"]["enum"]
+        .as_array()
+        .expect("an enum of countries")
+        .iter()
+        .map(|c| c.as_str().expect("a code"))
+        .collect();
+    assert_eq!(countries, ["BJ", "BF", "GW", "ML", "NE", "SN", "TG"]);
+    let branches = international["oneOf"]
+        .as_array()
+        .expect("one branch per country");
+    let senegal = branches
+        .iter()
+        .find(|b| b["properties"]["recipient_country"]["enum"][0] == "SN")
+        .expect("a branch for Senegal");
+    assert_eq!(
+        senegal["properties"]["recipient_phone"]["pattern"],
+        "^\\+(?:221[0-9]{9})$"
+    );
+}
+
+#[tokio::test]
+async fn what_the_middleware_answers_is_documented_on_every_route_it_guards() {
+    let app = spawn_app().await;
+    let document = served_document(&app).await;
+
+    for (method, path, operation) in operations(&document) {
+        let concrete = path
+            .replace("{delivery_id}", "msg_UNKNOWN")
+            .replace("{payment_id}", "PAYUNKNOWN");
+        let method =
+            reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method");
+        let documented = |status: StatusCode| {
+            operation["responses"][status.as_str()]["content"]["application/json"]["schema"]["$ref"]
+                == "#/components/schemas/ApiError"
+        };
+        let request = || {
+            app.http
+                .request(method.clone(), app.url(&concrete))
+                .bearer_auth(ENTERPRISE_KEY)
+        };
+        // No token, a malformed body, a malformed Idempotency-Key: each answer is documented.
+        let mut answers = vec![
+            app.http
+                .request(method.clone(), app.url(&concrete))
+                .send()
+                .await
+                .expect("the sandbox answers")
+                .status(),
+        ];
+        if operation.get("requestBody").is_some() {
+            let malformed = request()
+                .header("content-type", "application/json")
+                .body("{")
+                .send()
+                .await
+                .expect("the sandbox answers");
+            assert_eq!(
+                malformed.status(),
+                StatusCode::BAD_REQUEST,
+                "{method} {path}"
+            );
+            answers.push(malformed.status());
+        }
+        if method == reqwest::Method::POST {
+            answers.push(
+                request()
+                    .header("Idempotency-Key", "two words")
+                    .json(&serde_json::json!({}))
+                    .send()
+                    .await
+                    .expect("the sandbox answers")
+                    .status(),
+            );
+        }
+        for status in answers {
+            if !status.is_success() {
+                assert!(
+                    documented(status),
+                    "{method} {path} answers {status}, undocumented"
+                );
+            }
+        }
+    }
+}

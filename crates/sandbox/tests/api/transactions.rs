@@ -137,7 +137,8 @@ async fn every_malformed_query_parameter_is_an_invalid_parameter_naming_it() {
         ("start_date=26-02-2026", "start_date"),
         ("end_date=2026-02-30", "end_date"),
         ("end_date=2026-02-26T25:00:00Z", "end_date"),
-        ("start_date=2026-03-01&end_date=2026-02-01", "start_date"),
+        ("limit=+5", "limit"),
+        ("offset=+5", "offset"),
     ] {
         let response = app
             .get_as(MERCHANT_KEY, &format!("/api/v1/transactions?{query}"))
@@ -145,6 +146,20 @@ async fn every_malformed_query_parameter_is_an_invalid_parameter_naming_it() {
         let message = assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
         assert!(message.contains(field), "{query}: {message}");
     }
+}
+
+#[tokio::test]
+async fn a_start_after_the_end_is_an_empty_range_not_an_error() {
+    let app = spawn_app().await;
+    app.local_transfer(&serde_json::json!({"recipient_phone": CI_PHONE, "amount": 100}))
+        .await;
+
+    let page = app
+        .transactions(&[("start_date", "2026-03-01"), ("end_date", "2026-02-01")])
+        .await;
+
+    assert!(page.transactions.is_empty());
+    assert_eq!(page.total, 0);
 }
 
 #[tokio::test]

@@ -37,17 +37,42 @@ async fn a_local_transfer_debits_the_wallet_and_answers_the_balance_after() {
 }
 
 #[tokio::test]
-async fn a_phone_written_with_spaces_is_accepted_and_answered_in_e164() {
+async fn a_phone_is_e164_exactly_as_the_document_says_and_a_country_upper_case() {
+    let app = spawn_app().await;
+
+    for phone in ["+225 07 01 02 03 04", " +2250701020304", "+225-0701020304"] {
+        let response = app
+            .local_transfer(&json!({"recipient_phone": phone, "amount": 100}))
+            .await;
+        assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PHONE").await;
+    }
+    let response = app
+        .international_transfer(
+            &json!({"recipient_country": "sn", "recipient_phone": SN_PHONE, "amount": 500}),
+        )
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "UNSUPPORTED_COUNTRY").await;
+    assert_eq!(app.balance().await, OPENING_BALANCE as u64);
+}
+
+#[tokio::test]
+async fn a_description_of_blanks_is_none_and_its_length_counts_as_sent() {
     let app = spawn_app().await;
 
     let transfer = created_transfer(
-        app.local_transfer(&json!({"recipient_phone": "+225 07 01 02 03 04", "amount": 100}))
-            .await,
+        app.local_transfer(
+            &json!({"recipient_phone": CI_PHONE, "amount": 100, "description": " \t "}),
+        )
+        .await,
     )
     .await;
-
-    assert_eq!(transfer.recipient_phone, CI_PHONE);
     assert_eq!(transfer.description, None);
+
+    let padded = format!(" {} ", "a".repeat(254));
+    let response = app
+        .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 100, "description": padded}))
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
 }
 
 #[tokio::test]
@@ -78,7 +103,7 @@ async fn every_country_of_the_zone_but_ivory_coast_takes_international_transfers
         ("GW", "+245955000001"),
         ("ML", "+22370000001"),
         ("NE", "+22790000001"),
-        ("sn", SN_PHONE),
+        ("SN", SN_PHONE),
         ("TG", "+22890000001"),
     ] {
         let response = app
