@@ -236,6 +236,24 @@ impl Client {
         self.post("/api/v1/transfers/international", request).await
     }
 
+    /// [`Client::international_transfer`] with the caller's `Idempotency-Key` (see
+    /// [`Client::local_transfer_with_key`]).
+    pub async fn international_transfer_with_key(
+        &self,
+        request: &InternationalTransfer,
+        idempotency_key: &str,
+    ) -> Result<Transfer, Error> {
+        self.send_keyed(
+            Method::POST,
+            "/api/v1/transfers/international",
+            Auth::Bearer,
+            None::<&()>,
+            Some(request),
+            Some(idempotency_key.to_owned()),
+        )
+        .await
+    }
+
     /// `POST /api/v1/payments/qr`.
     pub async fn create_qr_payment(&self, request: &CreateQrPayment) -> Result<QrPayment, Error> {
         self.post("/api/v1/payments/qr", request).await

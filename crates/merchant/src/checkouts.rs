@@ -61,6 +61,8 @@ pub struct Checkout {
     pub return_url: Option<String>,
     /// The phone that paid.
     pub payer: Option<String>,
+    /// What its pending and succeeded refunds add up to ([`crate::refunds`] reserves it).
+    pub refunded: u64,
 }
 
 impl Checkout {
@@ -191,7 +193,7 @@ fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
     Some((created_at, id))
 }
 
-const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer";
+const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer, refunded";
 
 type Row = (
     String,
@@ -204,6 +206,7 @@ type Row = (
     i64,
     Option<String>,
     Option<String>,
+    i64,
 );
 
 fn from_row(row: Row) -> Checkout {
@@ -218,6 +221,7 @@ fn from_row(row: Row) -> Checkout {
         expires_at,
         return_url,
         payer,
+        refunded,
     ) = row;
     Checkout {
         id,
@@ -230,6 +234,7 @@ fn from_row(row: Row) -> Checkout {
         expires_at,
         return_url,
         payer,
+        refunded: u64::try_from(refunded).unwrap_or_default(),
     }
 }
 
@@ -270,6 +275,12 @@ impl Checkouts {
             pay_url: format!("{}/pay/{}", self.public_url, checkout.id),
             return_url: checkout.return_url.clone(),
             payer: checkout.payer.clone(),
+            amount_refunded: checkout.refunded,
+            amount_refundable: match checkout.status {
+                CheckoutStatus::Paid => checkout.amount.saturating_sub(checkout.refunded),
+                _ => 0,
+            },
+            refunds: None,
         }
     }
 
@@ -301,6 +312,7 @@ impl Checkouts {
                 expires_at: at + new.expires_in,
                 return_url: new.return_url.clone(),
                 payer: None,
+                refunded: 0,
             };
             let inserted = sqlx::query(
                 "INSERT INTO checkouts (id, status, amount, description, reference, metadata, created_at, expires_at, return_url, updated_at)
@@ -703,6 +715,7 @@ mod tests {
             expires_at: 1_700_000_900,
             return_url: None,
             payer: None,
+            refunded: 0,
         };
         assert_eq!(
             decode_cursor(&encode_cursor(&checkout)),

@@ -16,33 +16,45 @@ pub async fn record_in(
     checkout: &Checkout,
     kind: EventType,
 ) -> Result<String, sqlx::Error> {
+    let data = serde_json::to_string(checkout).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    record_data_in(tx, &checkout.id, kind.as_str(), data).await
+}
+
+/// Records an event of type `kind` about the checkout `checkout_id` whose `data` is `data`
+/// (JSON), in `tx`: [`record_in`] for a checkout, [`crate::refunds`] for one of its refunds (so
+/// a refund's events are numbered in its checkout's sequence).
+pub async fn record_data_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    kind: &str,
+    data: String,
+) -> Result<String, sqlx::Error> {
     let at = now();
     // Touching the checkout's row first makes PostgreSQL lock it: two transactions recording an
     // event of one checkout take their turns, and cannot read the same next sequence number.
     // (SQLite runs one writing transaction at a time anyway.)
     sqlx::query("UPDATE checkouts SET updated_at = $1 WHERE id = $2")
         .bind(at)
-        .bind(&checkout.id)
+        .bind(checkout_id)
         .execute(&mut **tx)
         .await?;
     let seq: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE checkout_id = $1")
-            .bind(&checkout.id)
+            .bind(checkout_id)
             .fetch_one(&mut **tx)
             .await?;
     let id = ids::event_id();
-    let data = serde_json::to_string(checkout).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
         "INSERT INTO events (id, checkout_id, seq, type, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
-    .bind(&checkout.id)
+    .bind(checkout_id)
     .bind(seq)
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(data)
     .bind(at)
     .execute(&mut **tx)
     .await?;
-    tracing::info!(event_id = %id, checkout_id = %checkout.id, seq, kind = kind.as_str(), "event recorded");
+    tracing::info!(event_id = %id, %checkout_id, seq, kind, "event recorded");
     Ok(id)
 }

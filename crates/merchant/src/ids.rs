@@ -22,6 +22,11 @@ pub fn event_id() -> String {
     random_token("evt_", 12)
 }
 
+/// A refund's id: `rf_` and 12 random bytes (its transfer's Idempotency-Key is made from it).
+pub fn refund_id() -> String {
+    random_token("rf_", 12)
+}
+
 pub fn session_id() -> String {
     random_token("cs_", 20)
 }

@@ -18,6 +18,7 @@
 //!   wake-up.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 //! - [`reconcile`]: sessions whose webhook is overdue, checked against MOBILE-PAY's history.
+//! - [`refunds`]: money back to the payer (a transfer), reserved so never more than was paid.
 //! - [`outbox`]: events POSTed to the shop's webhook endpoints, each delivery retried on its own.
 //! - [`routes`]: the HTTP surface — `/v1` and its OpenAPI document, checkout sessions and
 //!   their event streams, the hosted pay page, the webhook receiver, the widget's files,
@@ -45,6 +46,7 @@ pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod reconcile;
+pub mod refunds;
 pub mod routes;
 pub mod sessions;
 pub mod stream;

@@ -7,7 +7,7 @@
 //! database): N instances make the history calls of one, not N times as many against the
 //! merchant's quota (the Marchand tier's 1,000 calls an hour). An instance that stops releases
 //! the lease ([`crate::lease`]); if one dies, another takes it over once it lapses. Each pass
-//! makes one or a few transaction calls, and only when some session is waiting.
+//! makes one or a few transaction calls, and only when some session or refund is waiting.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,9 +57,15 @@ pub async fn run(state: Arc<AppState>, every: Duration) {
     }
 }
 
-/// One pass over the sessions created `overdue_after` seconds ago or earlier; returns how many
-/// sessions it moved.
-pub async fn pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize> {
+/// One pass over the sessions and the pending refunds ([`crate::refunds::reconcile`]) created
+/// `overdue_after` seconds ago or earlier; returns how many of them it settled.
+pub async fn pass(state: &Arc<AppState>, overdue_after: i64) -> anyhow::Result<usize> {
+    let sessions = sessions_pass(state, overdue_after).await?;
+    let refunds = crate::refunds::reconcile(state, overdue_after).await?;
+    Ok(sessions + refunds)
+}
+
+async fn sessions_pass(state: &AppState, overdue_after: i64) -> anyhow::Result<usize> {
     let at = now();
     let waiting: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT id, payment_id, created_at FROM sessions

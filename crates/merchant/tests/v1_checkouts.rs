@@ -227,7 +227,13 @@ async fn a_checkout_is_created_open_with_every_documented_field() {
         900,
         "the default expiry"
     );
-    assert_eq!(app.checkout(id).await, checkout);
+    assert_eq!(checkout["amount_refunded"], 0);
+    assert_eq!(checkout["amount_refundable"], 0, "nothing paid yet");
+    // GET shows the same checkout, and its refunds (none).
+    let mut read = app.checkout(id).await;
+    let refunds = read.as_object_mut().and_then(|o| o.remove("refunds"));
+    assert_eq!(refunds, Some(json!([])));
+    assert_eq!(read, checkout);
 }
 
 #[tokio::test]
@@ -707,7 +713,13 @@ async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid
     let events = app.events(id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((events[0].0, events[0].1.as_str()), (1, "checkout.paid"));
-    assert_eq!(events[0].2, paid);
+    // The event carries the checkout; only GET /v1/checkouts/{id} lists its refunds too.
+    let mut without_refunds = paid.clone();
+    let refunds = without_refunds
+        .as_object_mut()
+        .and_then(|o| o.remove("refunds"));
+    assert_eq!(refunds, Some(json!([])));
+    assert_eq!(events[0].2, without_refunds);
     let payer: Option<String> =
         sqlx::query_scalar("SELECT payer FROM sessions WHERE payment_id = $1")
             .bind(&session.payment_id)
@@ -832,7 +844,7 @@ async fn a_sessions_expiry_never_outlives_its_checkouts() {
 // ---------------------------------------------------------------------------------------------
 
 /// Every `/v1` route this suite knows.
-const V1_ROUTES: [(&str, &str); 10] = [
+const V1_ROUTES: [(&str, &str); 13] = [
     ("post", "/v1/checkouts"),
     ("get", "/v1/checkouts"),
     ("get", "/v1/checkouts/{id}"),
@@ -843,6 +855,9 @@ const V1_ROUTES: [(&str, &str); 10] = [
     ("get", "/v1/events"),
     ("get", "/v1/events/{id}"),
     ("post", "/v1/events/{id}/redeliver"),
+    ("post", "/v1/refunds"),
+    ("get", "/v1/refunds"),
+    ("get", "/v1/refunds/{id}"),
 ];
 
 fn operations(document: &Value) -> Vec<(String, String, Value)> {

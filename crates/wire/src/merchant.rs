@@ -164,6 +164,106 @@ pub struct Checkout {
     pub return_url: Option<String>,
     /// The phone that paid, once paid (a refund is a transfer back to it).
     pub payer: Option<String>,
+    /// What its pending and succeeded refunds add up to (whole FCFA).
+    #[serde(default)]
+    pub amount_refunded: u64,
+    /// What may still be refunded: the amount less `amount_refunded` once paid, else 0.
+    #[serde(default)]
+    pub amount_refundable: u64,
+    /// Its refunds, oldest first: in `GET /v1/checkouts/{id}` only (absent elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refunds: Option<Vec<Refund>>,
+}
+
+/// `POST /v1/refunds`: money back to the phone that paid a checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    /// A `paid` checkout with a payer.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^chk_[0-9a-f]{24}$"))]
+    pub checkout_id: String,
+    /// Whole FCFA, at most the checkout's `amount_refundable`, and within MOBILE-PAY's bounds
+    /// for a transfer: 100 – 2,000,000 to a phone of Côte d'Ivoire (+225), 500 – 1,000,000 to
+    /// another UEMOA country's.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 100, maximum = 2_000_000, example = 5_000)
+    )]
+    pub amount: u64,
+    /// Why, for the shop's records and the transfer's description.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 255, example = "Taille trop petite")
+    )]
+    pub reason: String,
+}
+
+/// Where a refund stands: `pending` → `succeeded` | `failed`. A failed refund's amount is
+/// refundable again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    /// The status of a wire name, if it is one.
+    pub fn parse(name: &str) -> Option<RefundStatus> {
+        Some(match name {
+            "pending" => RefundStatus::Pending,
+            "succeeded" => RefundStatus::Succeeded,
+            "failed" => RefundStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A refund, as every `/v1` answer and the `refund.*` events' `data` carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refund {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^rf_[0-9a-f]{24}$"))]
+    pub id: String,
+    pub status: RefundStatus,
+    pub checkout_id: String,
+    pub amount: u64,
+    /// Always `FCFA`.
+    pub currency: String,
+    pub reason: String,
+    /// The phone the money goes back to: the checkout's payer.
+    pub recipient_phone: String,
+    /// `CI` (a local transfer) or the UEMOA country of `recipient_phone` (an international one).
+    pub recipient_country: String,
+    /// MOBILE-PAY's transfer, once it answered.
+    pub transfer_id: Option<String>,
+    /// Why it failed (MOBILE-PAY's code, e.g. `INSUFFICIENT_FUNDS`), once failed.
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+/// `GET /v1/refunds`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundList {
+    pub data: Vec<Refund>,
+    /// Opaque; pass it as `cursor` for the next page. `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `GET /v1/checkouts`: newest first.
@@ -250,6 +350,9 @@ mod tests {
                 pay_url: "https://shop.example/pay/chk_1".into(),
                 return_url: None,
                 payer: None,
+                amount_refunded: 0,
+                amount_refundable: 0,
+                refunds: None,
             },
         };
         let json = serde_json::to_value(&event).expect("serializes");
@@ -262,6 +365,40 @@ mod tests {
         let unknown: EventType =
             serde_json::from_str("\"refund.succeeded\"").expect("an unknown type reads");
         assert_eq!(unknown, EventType::Unknown);
+    }
+
+    #[test]
+    fn a_refund_has_the_documented_shape() {
+        let refund = Refund {
+            id: "rf_1".into(),
+            status: RefundStatus::Failed,
+            checkout_id: "chk_1".into(),
+            amount: 5_000,
+            currency: "FCFA".into(),
+            reason: "Retour".into(),
+            recipient_phone: "+221770000001".into(),
+            recipient_country: "SN".into(),
+            transfer_id: None,
+            failure_code: Some("TRANSACTION_DECLINED".into()),
+            failure_message: Some("Transaction refusée".into()),
+            created_at: "2026-12-01T10:00:00Z".into(),
+            updated_at: "2026-12-01T10:00:01Z".into(),
+        };
+        let json = serde_json::to_value(&refund).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "rf_1", "status": "failed", "checkout_id": "chk_1", "amount": 5_000,
+                "currency": "FCFA", "reason": "Retour", "recipient_phone": "+221770000001",
+                "recipient_country": "SN", "transfer_id": null,
+                "failure_code": "TRANSACTION_DECLINED", "failure_message": "Transaction refusée",
+                "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:01Z",
+            })
+        );
+        let back: Refund = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back, refund);
+        let typo = r#"{"checkout_id": "chk_1", "amount": 100, "reason": "x", "amout": 1}"#;
+        assert!(serde_json::from_str::<CreateRefund>(typo).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod checkout;
 pub mod notifications;
 pub mod pay;
+pub mod refunds;
 pub mod v1;
 pub mod webhooks;
 mod widget_doc;

@@ -422,7 +422,8 @@ pub struct Event {
     /// whose sequence is below one it has already applied.
     pub sequence: i64,
     pub checkout_id: String,
-    /// The checkout as it is after the change.
+    /// The checkout as it is after the change; for `refund.succeeded` and `refund.failed`, the
+    /// refund (the `Refund` schema) as it is after it.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
     /// One per endpoint that wanted the event when it was sent.

@@ -33,7 +33,8 @@ use crate::{idempotency, keys};
         title = "MOBILE-PAY Checkout — merchant API",
         version = "1",
         description = "The merchant backend's API for a shop's own server: checkouts to be paid \
-                       by the widget or the hosted pay page, and the events about them. Every \
+                       by the widget or the hosted pay page, their refunds (transfers back to the payer), and \
+                       the events about them (for `refund.*` events, `data` is the refund). Every \
                        /v1 route needs `Authorization: Bearer mk_…`; every POST honours \
                        `Idempotency-Key` (the same key and body: the stored answer, with \
                        `Idempotent-Replayed: true`; another body: 422; while the first runs: \
@@ -42,7 +43,7 @@ use crate::{idempotency, keys};
                        a key."
     ),
     modifiers(&BearerAuth),
-    tags((name = "checkouts"), (name = "widget"))
+    tags((name = "checkouts"), (name = "notifications"), (name = "refunds"), (name = "widget"))
 )]
 struct ApiDoc;
 
@@ -80,6 +81,7 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .merge(checkouts())
         .merge(super::notifications::routes())
+        .merge(super::refunds::routes())
 }
 
 /// The OpenAPI document: every `/v1` route, and the widget's routes.
@@ -245,7 +247,10 @@ async fn get_checkout(
         .get(&id)
         .await?
         .ok_or(Error::CheckoutNotFound)?;
-    Ok(Json(state.checkouts.wire(&checkout)))
+    let mut wire = state.checkouts.wire(&checkout);
+    let refunds = crate::refunds::for_checkout(&state, &checkout.id).await?;
+    wire.refunds = Some(refunds.iter().map(crate::refunds::Refund::wire).collect());
+    Ok(Json(wire))
 }
 
 /// `POST /v1/checkouts/{id}/cancel`.

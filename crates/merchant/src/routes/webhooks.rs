@@ -106,10 +106,33 @@ pub async fn receive(
             changed = Some(session.id);
         }
     }
+    // A transfer's outcome ends the refund it was made for, if one was (matched by the
+    // transfer's id; a failure of a payment was a session's, above).
+    let mut refund_ended = false;
+    if first_time && changed.is_none() {
+        let refund = match &event.kind {
+            EventKind::TransferCompleted(d) => {
+                Some((&d.transfer_id, crate::refunds::Outcome::Succeeded))
+            }
+            EventKind::TransactionFailed(d) => Some((
+                &d.transaction_id,
+                crate::refunds::Outcome::Failed {
+                    code: d.error_code.clone(),
+                    message: d.error_message.clone(),
+                },
+            )),
+            _ => None,
+        };
+        if let Some((transfer_id, outcome)) = refund {
+            refund_ended =
+                crate::refunds::finish_in(&mut tx, "transfer_id", transfer_id, &outcome).await?;
+        }
+    }
     let woken: Vec<&String> = changed.iter().collect();
     let outcome = match (first_time, &changed) {
         (false, _) => "duplicate",
         (true, Some(_)) => "applied",
+        (true, None) if refund_ended => "applied",
         (true, None) => "ignored",
     };
     // Counted before the commit and wake-up: whoever sees the new status sees it counted.
@@ -120,11 +143,14 @@ pub async fn receive(
     )
     .increment(1);
     sessions.commit_then_wake(tx, &woken).await?;
+    if refund_ended {
+        state.outbox.wake();
+    }
     tracing::info!(
         event = event.kind.name(),
         webhook_id,
         duplicate = !first_time,
-        changed = changed.is_some(),
+        changed = changed.is_some() || refund_ended,
         "webhook accepted"
     );
     // Acknowledged whether or not it changed anything: a duplicate or unrelated event must not

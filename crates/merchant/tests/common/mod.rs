@@ -124,6 +124,16 @@ pub fn checkout_body(reference: &str, amount: u64) -> Value {
 }
 
 impl App {
+    /// An `App` over a backend and a sandbox started apart (one of several instances).
+    pub fn new(merchant: Merchant, sandbox: String, stop_sandbox: oneshot::Sender<()>) -> App {
+        App {
+            merchant,
+            sandbox,
+            http: reqwest::Client::new(),
+            _stop_sandbox: stop_sandbox,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.merchant.address)
     }
