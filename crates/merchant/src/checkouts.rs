@@ -95,7 +95,11 @@ impl NewCheckout {
         let description_length = body.description.chars().count();
         if !(1..=MAX_DESCRIPTION).contains(&description_length)
             || body.description.chars().any(char::is_control)
-            || body.description.trim().is_empty()
+            // A BOM is a blank too, as in JSON Schema's regular expressions (the pattern).
+            || !body
+                .description
+                .chars()
+                .any(|c| !c.is_whitespace() && c != '\u{feff}')
         {
             return Err(Error::InvalidParameter(
                 "description must be 1 to 255 characters, without control characters",

@@ -297,7 +297,10 @@ impl NewRefund {
             ));
         }
         let reason = body.reason.trim().to_owned();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+        // As the document's pattern says: something besides blanks (a BOM is one, as in
+        // JSON Schema's regular expressions) and control characters.
+        let meaningful = |c: char| !c.is_whitespace() && !c.is_control() && c != '\u{feff}';
+        if !reason.chars().any(meaningful) || reason.chars().count() > MAX_REASON {
             return Err(RefundError::InvalidParameter(
                 "reason must be 1 to 255 characters",
             ));
@@ -370,7 +373,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
         updated_at: at,
     };
     let db = &state.checkouts.db;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     // The reservation: evaluated and applied in one statement, so two refunds racing on any
     // instances cannot both see the same room.
     let reserved = sqlx::query(
@@ -491,7 +494,7 @@ async fn apply_transfer(
         }
     };
     let (code, message) = failure;
-    let mut tx = state.checkouts.db.pool.begin().await?;
+    let mut tx = state.checkouts.db.begin().await?;
     let changed = finish_in(
         &mut tx,
         "id",
@@ -531,7 +534,7 @@ async fn settle_from_received(state: &AppState, transfer_id: &str) -> Result<(),
             }
             _ => continue,
         };
-        let mut tx = state.checkouts.db.pool.begin().await?;
+        let mut tx = state.checkouts.db.begin().await?;
         let changed = finish_in(&mut tx, "transfer_id", transfer_id, &outcome).await?;
         tx.commit().await?;
         if changed {
@@ -645,18 +648,16 @@ pub async fn list(
     Ok((refunds, next))
 }
 
+/// Where a page ended: the last refund's creation time and id (the list's order), as
+/// [`ids::cursor_parts`] reads it.
 fn encode_cursor(refund: &Refund) -> String {
-    ids::hex(format!("{}.{}", refund.created_at, refund.id).as_bytes())
+    format!("{}.{}", refund.created_at, refund.id)
 }
 
-/// The position a cursor of [`list`] names; `None` if it is not one.
+/// The position a cursor of [`list`] names; `None` if it is not of the documented pattern.
 pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let text = String::from_utf8(ids::unhex(cursor)?).ok()?;
-    let (at, id) = text.split_once('.')?;
-    let id_ok = id
-        .strip_prefix("rf_")
-        .is_some_and(|rest| rest.len() == 24 && rest.bytes().all(|b| b.is_ascii_hexdigit()));
-    id_ok.then(|| Some((at.parse().ok()?, id.to_owned())))?
+    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
+    Some((created_at, id))
 }
 
 /// Reconciles refunds pending for `overdue_after` seconds or more: one whose transfer never
@@ -743,7 +744,7 @@ pub async fn reconcile(state: &Arc<AppState>, overdue_after: i64) -> anyhow::Res
             }
             _ => continue,
         };
-        let mut tx = state.checkouts.db.pool.begin().await?;
+        let mut tx = state.checkouts.db.begin().await?;
         let changed = finish_in(&mut tx, "transfer_id", transfer_id, &outcome).await?;
         tx.commit().await?;
         if changed {
@@ -780,7 +781,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cursor_round_trips_and_a_forged_one_is_refused() {
+    fn a_cursor_round_trips_and_one_not_of_the_pattern_is_refused() {
         let refund = Refund {
             id: "rf_0123456789abcdef01234567".into(),
             checkout_id: "chk_0123456789abcdef01234567".into(),
@@ -800,6 +801,6 @@ mod tests {
             Some((1_700_000_000, refund.id.clone()))
         );
         assert_eq!(decode_cursor("zz"), None);
-        assert_eq!(decode_cursor(&ids::hex(b"12.chk_x")), None);
+        assert_eq!(decode_cursor("12.rf-x"), None);
     }
 }

@@ -190,11 +190,18 @@ pub struct CreateRefund {
         feature = "openapi",
         schema(minimum = 100, maximum = 2_000_000, example = 5_000)
     )]
+    #[serde(deserialize_with = "crate::api::whole_number")]
     pub amount: u64,
-    /// Why, for the shop's records and the transfer's description.
+    /// Why, for the shop's records and the transfer's description: not only blanks and
+    /// control characters.
     #[cfg_attr(
         feature = "openapi",
-        schema(min_length = 1, max_length = 255, example = "Taille trop petite")
+        schema(
+            min_length = 1,
+            max_length = 255,
+            pattern = r"[^\s\u0000-\u001F\u007F-\u009F]",
+            example = "Taille trop petite"
+        )
     )]
     pub reason: String,
 }

@@ -93,8 +93,13 @@ struct ListParams {
     /// 1 – 100 (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
     limit: Option<String>,
-    /// The `next_cursor` of the page before.
-    #[param(max_length = 200)]
+    /// Where the page starts: the `next_cursor` of the page before, which is the position
+    /// (`created_at.id`) of that page's last refund; the page holds the refunds after it.
+    #[param(
+        min_length = 3,
+        max_length = 80,
+        pattern = r"^[0-9]{1,15}\.[A-Za-z0-9_]{1,64}$"
+    )]
     cursor: Option<String>,
 }
 
@@ -106,7 +111,7 @@ struct ListParams {
     params(ListParams),
     responses(
         (status = 200, description = "A page of refunds, newest first", body = RefundList),
-        (status = 400, description = "INVALID_PARAMETER: a malformed checkout_id, `limit` not 1 – 100, or a `cursor` this API did not give", body = ApiError),
+        (status = 400, description = "INVALID_PARAMETER: a malformed checkout_id, `limit` not 1 – 100, or a `cursor` not of its pattern", body = ApiError),
         (status = 401, description = "UNAUTHORIZED: no, unknown or revoked key", body = ApiError),
         (status = 429, description = "TOO_MANY_REQUESTS: over the key's rate (with Retry-After)", body = ApiError),
         (status = 500, description = "INTERNAL_ERROR", body = ApiError),
@@ -135,13 +140,14 @@ async fn list_refunds(
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or(RefundError::InvalidParameter("limit must be 1 to 100"))?,
     };
-    let cursor =
-        match params.cursor.as_deref() {
-            None => None,
-            Some(text) => Some(refunds::decode_cursor(text).ok_or(
-                RefundError::InvalidParameter("cursor is not a next_cursor this API gave"),
-            )?),
-        };
+    let cursor = match params.cursor.as_deref() {
+        None => None,
+        Some(text) => Some(
+            refunds::decode_cursor(text).ok_or(RefundError::InvalidParameter(
+                "cursor must be a created_at.id position, as next_cursor is",
+            ))?,
+        ),
+    };
     let (page, next_cursor) =
         refunds::list(&state, params.checkout_id.as_deref(), limit, cursor).await?;
     Ok(Json(RefundList {
