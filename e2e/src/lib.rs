@@ -17,7 +17,7 @@ use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY, DEMO_PHON
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// The demo shop's merchant API key (DESIGN.md's), configured by the stack and printed by the
+/// The demo shop's merchant API key (the README's), configured by the stack and printed by the
 /// demo.
 pub const DEMO_API_KEY: &str = "mk_test_demo_shop";
 /// The console's operator that the stack creates (or whose password it resets) at each start.

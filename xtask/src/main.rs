@@ -144,7 +144,7 @@ fn ensure_wasm_tools() -> anyhow::Result<()> {
     let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
     if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
         // Not `--locked`: one of the CLI's locked dependencies is missing from the registry
-        // mirror here (TOOLCHAIN.md).
+        // mirror here (docs/toolchain.md).
         run(cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
     }
     Ok(())

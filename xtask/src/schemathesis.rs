@@ -20,7 +20,7 @@ use mobilepay_sandbox::accounts::DEMO_ENTERPRISE_KEY;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// The version measured on this machine (TOOLCHAIN.md).
+/// The version measured on the build machines (README, "Two commands").
 pub const VERSION: &str = "4.32.5";
 
 /// One OpenAPI document and the server that answers it.
@@ -243,7 +243,7 @@ pub fn sandbox_target(url: &str) -> Target {
     }
 }
 
-/// The demo's merchant API key (DESIGN.md), for the merchant backend's `/v1`.
+/// The demo's merchant API key (the README's), for the merchant backend's `/v1`.
 pub const MERCHANT_DEMO_KEY: &str = "mk_test_demo_shop";
 
 /// A merchant backend and its sandbox (`mobilepay_e2e::Stack`) on port 0, and the target of its

@@ -26,7 +26,7 @@ pub const WWW_FILES: [(&str, &str); 6] = [
 pub const MANIFEST: &str = "manifest.json";
 
 /// The npm packages the build runs, pinned: binaryen's `wasm-opt` (Debian's binaryen 108
-/// produces wasm that fails at run time, TOOLCHAIN.md) and esbuild, the JS and CSS minifier.
+/// produces wasm that fails at run time, docs/toolchain.md) and esbuild, the JS and CSS minifier.
 const NPM_TOOLS: [&str; 2] = ["binaryen@132.0.0", "esbuild@0.25.12"];
 
 /// Builds the widget in release for wasm32, runs wasm-bindgen, drops the exports nothing calls,
