@@ -21,6 +21,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
+mod common;
+use common::TestPostgres;
+
 /// How long a test waits for something that should happen at once before failing.
 const PROMPTLY: Duration = Duration::from_secs(10);
 /// The shop's key for `/v1` (checked by the `/v1` router's layer once it exists).
@@ -923,101 +926,6 @@ async fn a_pending_delivery_is_sent_by_the_next_process_after_a_restart() {
         .map(|a| a["status_code"].clone())
         .collect();
     assert_eq!(codes, [json!(503), json!(204)]);
-}
-
-/// A PostgreSQL server of its own in a temporary folder, stopped on drop (as in tests/api.rs).
-struct TestPostgres {
-    dir: tempfile::TempDir,
-    bin: std::path::PathBuf,
-    port: u16,
-    as_postgres_user: bool,
-}
-
-impl TestPostgres {
-    fn start() -> TestPostgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()
-            .and_then(|versions| {
-                versions
-                    .filter_map(Result::ok)
-                    .map(|v| v.path().join("bin"))
-                    .filter(|bin| bin.join("initdb").exists())
-                    .max()
-            })
-            .expect(
-                "PostgreSQL's server (Debian's postgresql package; `cargo xtask test` installs it)",
-            );
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        // initdb refuses to run as root: run the server as `postgres` then.
-        let as_postgres_user = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let pg = TestPostgres {
-            dir,
-            bin,
-            port,
-            as_postgres_user,
-        };
-        if as_postgres_user {
-            let status = std::process::Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(pg.dir.path())
-                .status()
-                .expect("chown");
-            assert!(status.success());
-        }
-        let data = pg.dir.path().join("data").display().to_string();
-        pg.run("initdb", &["-A", "trust", "-U", "postgres", "-D", &data]);
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            pg.port,
-            pg.dir.path().display()
-        );
-        // `-l`: the server writes its log there, not into our pipes (which would never close).
-        let log = pg.dir.path().join("log").display().to_string();
-        pg.run(
-            "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "-s", "start"],
-        );
-        pg
-    }
-
-    fn run(&self, tool: &str, args: &[&str]) {
-        let program = self.bin.join(tool);
-        let output = if self.as_postgres_user {
-            std::process::Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            std::process::Command::new(&program).args(args).output()
-        }
-        .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-        assert!(
-            output.status.success(),
-            "{tool} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for TestPostgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data").display().to_string();
-        let _ = std::panic::catch_unwind(|| {
-            self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-s", "stop"]);
-        });
-    }
 }
 
 #[tokio::test]
