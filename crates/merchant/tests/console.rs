@@ -1607,9 +1607,12 @@ async fn an_api_key_created_in_the_console_is_shown_once_works_and_is_revoked_th
     let text = listed.text();
     assert!(text.contains("Serveur de la boutique"), "{text}");
     assert!(text.contains(&key[..12]), "its first characters: {text}");
-    assert!(text.contains("configurée (MERCHANT_API_KEYS)"), "{text}");
+    assert!(text.contains("Configurée (MERCHANT_API_KEYS)"), "{text}");
     let row = &text[text.find("Serveur de la boutique").expect("the row")..];
-    assert!(!row.starts_with("Serveur de la boutique—"), "{row}");
+    assert!(
+        row.contains("Dernier usage") && !row.contains("Dernier usage—"),
+        "its last use: {row}"
+    );
 
     let id = &created_keys[0].id;
     let revoked = browser
@@ -1628,7 +1631,7 @@ async fn an_api_key_created_in_the_console_is_shown_once_works_and_is_revoked_th
         .expect("the backend answers");
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let after = browser.get("/console/keys?revoked=1").await;
-    assert!(after.text().contains("Révoquée le"), "{}", after.text());
+    assert!(after.text().contains("révoquée le"), "{}", after.text());
     let configured = mobilepay_merchant::keys::list(&app.state.sessions.db)
         .await
         .expect("keys")

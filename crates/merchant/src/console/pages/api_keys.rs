@@ -76,45 +76,35 @@ fn page(
                 @if keys.is_empty() {
                     p { (lang.t("Aucune clé.", "No key.")) }
                 } @else {
-                    div.scroll role="region" aria-labelledby="keys-caption" tabindex="0" {
-                        table {
-                            caption id="keys-caption" { (lang.t("Clés, les plus anciennes d'abord", "Keys, oldest first")) }
-                            thead {
-                                tr {
-                                    th scope="col" { (lang.t("Libellé", "Label")) }
-                                    th scope="col" { (lang.t("Début", "Prefix")) }
-                                    th scope="col" { (lang.t("Créée le", "Created")) }
-                                    th scope="col" { (lang.t("Dernier usage", "Last used")) }
-                                    th scope="col" { (lang.t("État", "State")) }
+                    ul.entries aria-labelledby="keys" {
+                        @for key in keys {
+                            li {
+                                p.line {
+                                    strong { (if key.label.is_empty() { "—" } else { &key.label }) }
+                                    code { (key.hint) }
                                 }
-                            }
-                            tbody {
-                                @for key in keys {
-                                    tr {
-                                        td {
-                                            (if key.label.is_empty() { "—" } else { &key.label })
-                                            @if key.source == "config" {
-                                                br; span.muted { (lang.t("configurée (MERCHANT_API_KEYS)", "configured (MERCHANT_API_KEYS)")) }
-                                            }
+                                @if key.source == "config" {
+                                    p.muted { (lang.t("Configurée (MERCHANT_API_KEYS)", "Configured (MERCHANT_API_KEYS)")) }
+                                }
+                                dl.health {
+                                    dt { (lang.t("Créée le", "Created")) }
+                                    dd { (time(Some(key.created_at))) }
+                                    dt { (lang.t("Dernier usage", "Last used")) }
+                                    dd { (time(key.last_used_at)) }
+                                    dt { (lang.t("État", "State")) }
+                                    dd {
+                                        @if let Some(revoked) = key.revoked_at {
+                                            (lang.t("révoquée le ", "revoked ")) (time(Some(revoked)))
+                                        } @else {
+                                            (lang.t("active", "active"))
                                         }
-                                        td { code { (key.hint) } }
-                                        td.when { (time(Some(key.created_at))) }
-                                        td.when { (time(key.last_used_at)) }
-                                        td {
-                                            @if let Some(revoked) = key.revoked_at {
-                                                (lang.t("Révoquée le ", "Revoked ")) (time(Some(revoked)))
-                                            } @else if key.source == "cli" {
-                                                form.inline method="post" action={ "/console/keys/" (key.id) "/revoke" } {
-                                                    input type="hidden" name="csrf" value=(operator.csrf);
-                                                    button.secondary type="submit" aria-label={
-                                                        (lang.t("Révoquer la clé ", "Revoke the key ")) (key.hint)
-                                                    } {
-                                                        (lang.t("Révoquer", "Revoke"))
-                                                    }
-                                                }
-                                            } @else {
-                                                (lang.t("Active", "Active"))
-                                            }
+                                    }
+                                }
+                                @if key.revoked_at.is_none() && key.source == "cli" {
+                                    form.inline method="post" action={ "/console/keys/" (key.id) "/revoke" } {
+                                        input type="hidden" name="csrf" value=(operator.csrf);
+                                        button.secondary type="submit" {
+                                            (lang.t("Révoquer la clé ", "Revoke the key ")) (key.hint)
                                         }
                                     }
                                 }

@@ -315,11 +315,11 @@ fn filter_form(filters: &Filters, lang: Lang) -> Markup {
                     }
                 }
             }
-            div {
+            div.date {
                 label for="from" { (lang.t("Créés du", "Created from")) }
                 input id="from" name="from" type="date" value=(filters.from);
             }
-            div {
+            div.date {
                 label for="to" { (lang.t("Au", "To")) }
                 input id="to" name="to" type="date" value=(filters.to);
             }
@@ -370,32 +370,24 @@ fn table(rows: &[Listed], filters: &Filters, next: Option<&str>, lang: Lang) -> 
         @if rows.is_empty() {
             p { (lang.t("Aucun encaissement ne correspond.", "No checkout matches.")) }
         } @else {
-            div.scroll role="region" aria-labelledby="checkouts-caption" tabindex="0" {
-                table {
-                    caption id="checkouts-caption" { (lang.t("Encaissements, les plus récents d'abord", "Checkouts, newest first")) }
-                    thead {
-                        tr {
-                            th scope="col" { (lang.t("Créé le", "Created")) }
-                            th scope="col" { (lang.t("Référence", "Reference")) }
-                            th scope="col" { (lang.t("Statut", "Status")) }
-                            th scope="col" class="num" { (lang.t("Montant", "Amount")) }
-                            th scope="col" class="num" { (lang.t("Remboursé", "Refunded")) }
-                            th scope="col" { (lang.t("Description", "Description")) }
+            h2.visually-hidden id="checkouts-list" { (lang.t("Encaissements, les plus récents d'abord", "Checkouts, newest first")) }
+            ul.entries.checkouts aria-labelledby="checkouts-list" {
+                @for row in rows {
+                    li {
+                        p.line {
+                            a.reference href={ "/console/checkouts/" (row.id) } { (row.reference) }
+                            span.amount { (lang.fcfa(row.amount)) }
                         }
-                    }
-                    tbody {
-                        @for row in rows {
-                            tr {
-                                td.when { (when(&crate::db::rfc3339(row.created_at))) }
-                                td { a href={ "/console/checkouts/" (row.id) } { (row.reference) } }
-                                td {
-                                    (CheckoutStatus::parse(&row.status).map_or("—", |s| status_name(s, lang)))
+                        p.line.muted {
+                            span {
+                                strong.status { (CheckoutStatus::parse(&row.status).map_or("—", |s| status_name(s, lang))) }
+                                @if row.refunded > 0 {
+                                    " · " (lang.t("remboursé ", "refunded ")) (lang.fcfa(row.refunded))
                                 }
-                                td.num { (lang.fcfa(row.amount)) }
-                                td.num { @if row.refunded > 0 { (lang.fcfa(row.refunded)) } @else { "—" } }
-                                td { (row.description) }
                             }
+                            span.when { (when(&crate::db::rfc3339(row.created_at))) }
                         }
+                        p.description { (row.description) }
                     }
                 }
             }
@@ -730,7 +722,7 @@ fn refunds_section(
                     @for refund in refunds {
                         li {
                             strong { (amount(refund.amount)) } " · " (refund_status(refund.status, lang))
-                            " · " (when(&refund.created_at))
+                            " · " span.when { (when(&refund.created_at)) }
                             br;
                             span.muted { (lang.t("Motif : ", "Reason: ")) (refund.reason) }
                             br;
@@ -795,12 +787,12 @@ fn timeline_section(lang: Lang, operator: &Operator, timeline: &Timeline) -> Mar
             h2 id="timeline" { (lang.t("Historique", "Timeline")) }
             ol.entries {
                 li {
-                    strong { (lang.t("Créé", "Created")) } " · " (when(&checkout.created_at))
+                    strong { (lang.t("Créé", "Created")) } " · " span.when { (when(&checkout.created_at)) }
                 }
                 @for attempt in &timeline.attempts {
                     li {
                         strong { (lang.t("Paiement QR demandé", "QR payment requested")) }
-                        " · " (when(&crate::db::rfc3339(attempt.created_at)))
+                        " · " span.when { (when(&crate::db::rfc3339(attempt.created_at))) }
                         br;
                         span.muted {
                             code { (attempt.payment_id) } " · " (session_status(&attempt.status, lang))
@@ -810,7 +802,7 @@ fn timeline_section(lang: Lang, operator: &Operator, timeline: &Timeline) -> Mar
                 }
                 @for event in &timeline.events {
                     li id=(event.id) {
-                        strong { (event_name(&event.kind, lang)) } " · " (when(&event.created_at))
+                        strong { (event_name(&event.kind, lang)) } " · " span.when { (when(&event.created_at)) }
                         br;
                         span.muted { code { (event.kind) } " · " code { (event.id) } }
                         (deliveries(lang, &event.deliveries))

@@ -174,7 +174,7 @@ fn page(
                                         @if i > 0 { ", " }
                                         (event_label(kind, lang))
                                     }
-                                    " · " (lang.t("ajouté le ", "added ")) (when(&rfc3339(endpoint.created_at)))
+                                    " · " (lang.t("ajouté le ", "added ")) span.when { (when(&rfc3339(endpoint.created_at))) }
                                 }
                                 dl.health {
                                     dt { (lang.t("Dernière livraison réussie", "Last successful delivery")) }
@@ -221,13 +221,13 @@ fn page(
                         @if let Some(error) = draft.events_error { p.error { (error) } }
                         label.check {
                             input type="checkbox" name="events" value="*" checked[every];
-                            " " (event_label("*", lang))
+                            span { (event_label("*", lang)) }
                         }
                         @for kind in EVENT_TYPES {
                             label.check {
                                 input type="checkbox" name="events" value=(kind)
                                     checked[!every && draft.events.iter().any(|e| e == kind)];
-                                " " (event_label(kind, lang)) " " code { (kind) }
+                                span { (event_label(kind, lang)) " " code { (kind) } }
                             }
                         }
                     }
