@@ -19,6 +19,9 @@ use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+// Only its PostgreSQL server: this binary has its own app and browser.
+mod common;
+
 const EMAIL: &str = "admin@boutique.test";
 const PASSWORD: &str = "a long console password";
 /// The demo account's opening balance at the sandbox.
@@ -1670,4 +1673,92 @@ impl KeyChar for char {
     fn is_ascii_alphanumeric_or_underscore(&self) -> bool {
         self.is_ascii_alphanumeric() || *self == '_'
     }
+}
+
+#[tokio::test]
+async fn the_new_pages_read_and_change_a_postgresql_database_alike() {
+    let pg = common::TestPostgres::start();
+    let url = pg.url();
+    let app = spawn_app_with(|config| config.database_url = url.clone().into()).await;
+    let shop = receiver().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get("/console/webhooks").await;
+    let added = browser
+        .post(
+            "/console/webhooks",
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden("form").as_str()),
+                ("url", format!("{}/ok", shop.url).as_str()),
+                ("events", "*"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let id = paid_checkout(&app, "pg-Commande_1", 9_000).await;
+    wait_until("the delivery", || async { shop.count() >= 1 }).await;
+
+    let listed = browser
+        .get("/console/checkouts?status=paid&q=commande_&from=2000-01-01")
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(listed.text().contains("pg-Commande_1"), "{}", listed.text());
+    let none = browser.get("/console/checkouts?q=commande%25").await;
+    assert!(none.text().contains("Aucun encaissement ne correspond."));
+
+    let page = browser.get(&format!("/console/checkouts/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let action = format!("/console/checkouts/{id}/refunds");
+    let refunded = browser
+        .post(
+            &action,
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden_after(&action, "form").as_str()),
+                ("amount", "9 000"),
+                ("reason", "Commande annulée"),
+            ],
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    let shown = browser
+        .get(refunded.location.as_deref().expect("to the checkout"))
+        .await;
+    assert!(
+        shown.text().contains("Encore remboursable0 FCFA"),
+        "{}",
+        shown.text()
+    );
+    assert!(shown.text().contains("HTTP 200"), "{}", shown.text());
+
+    let health = browser.get("/console/webhooks").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert!(
+        !health.text().contains("Dernière livraison réussie—"),
+        "{}",
+        health.text()
+    );
+    let keys = browser.get("/console/keys").await;
+    let created = browser
+        .post(
+            "/console/keys",
+            &[
+                ("csrf", keys.csrf().as_str()),
+                ("form", keys.hidden("form").as_str()),
+                ("label", "PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let twice = browser
+        .post(
+            "/console/keys",
+            &[
+                ("csrf", keys.csrf().as_str()),
+                ("form", keys.hidden("form").as_str()),
+                ("label", "PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
 }

@@ -6,7 +6,8 @@
 //! ([`crate::console::v1`]): the same checks, the same 16-endpoint bound; adding carries an
 //! `Idempotency-Key` derived from the form's token, so a double submit adds one endpoint.
 //! A new endpoint's secret is shown once, in the answer to the form that made it; no page shows
-//! it afterwards.
+//! it afterwards. (As for any `/v1` POST with an `Idempotency-Key`, that answer is kept for its
+//! replay — in `idempotency_keys`, 24 hours — beside the secret the endpoint itself keeps to sign.)
 
 use std::sync::Arc;
 
