@@ -268,6 +268,16 @@ where
 /// A checkout of `amount` created through `/v1` as the shop's server would, paid from the
 /// sandbox's default phone; its id once the backend has it paid.
 async fn paid_checkout(app: &TestApp, reference: &str, amount: u64) -> String {
+    paid_checkout_from(app, reference, amount, None).await
+}
+
+/// [`paid_checkout`], paid from `payer` when given.
+async fn paid_checkout_from(
+    app: &TestApp,
+    reference: &str,
+    amount: u64,
+    payer: Option<&str>,
+) -> String {
     let http = reqwest::Client::new();
     let checkout: serde_json::Value = http
         .post(format!("{}/v1/checkouts", app.address))
@@ -297,7 +307,10 @@ async fn paid_checkout(app: &TestApp, reference: &str, amount: u64) -> String {
             "{}/sandbox/v1/payments/{payment_id}/pay",
             app.mobilepay_url
         ))
-        .json(&serde_json::json!({"outcome": "success"}))
+        .json(&match payer {
+            Some(payer) => serde_json::json!({"outcome": "success", "payer": payer}),
+            None => serde_json::json!({"outcome": "success"}),
+        })
         .send()
         .await
         .expect("the sandbox answers");
@@ -1223,6 +1236,49 @@ async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language(
             .is_empty()
     );
     assert_eq!(balance(&app).await, 1_000);
+}
+
+#[tokio::test]
+async fn a_refund_whose_transfer_mobilepay_refuses_is_listed_failed_with_the_reason_in_words() {
+    let app = spawn_app().await;
+    // The sandbox refuses any transfer to a number ending 0402 for insufficient funds.
+    let id = paid_checkout_from(&app, "order-0402", 5_000, Some("+2250700000402")).await;
+    let before = balance(&app).await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser
+        .get(&format!("/console/checkouts/{id}?lang=en"))
+        .await;
+    let action = format!("/console/checkouts/{id}/refunds");
+    let sent = browser
+        .post(
+            &action,
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden_after(&action, "form").as_str()),
+                ("amount", "5000"),
+                ("reason", "Out of stock"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let shown = browser
+        .get(sent.location.as_deref().expect("to the checkout"))
+        .await;
+    let text = shown.text();
+    assert!(text.contains("Refund of 5,000 FCFA refused."), "{text}");
+    assert!(
+        text.contains("Insufficient funds: the MOBILE-PAY account does not cover this amount."),
+        "{text}"
+    );
+    assert!(
+        !shown.body.contains("Solde insuffisant"),
+        "not MOBILE-PAY's text"
+    );
+    assert!(
+        text.contains("Still refundable5,000 FCFA"),
+        "given back: {text}"
+    );
+    assert_eq!(balance(&app).await, before, "nothing moved");
 }
 
 #[tokio::test]

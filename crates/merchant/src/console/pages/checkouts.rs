@@ -998,7 +998,10 @@ pub async fn refund(
     }
     let amount = typed_amount(&form.amount);
     let reason = form.reason.trim();
-    let reason_ok = !reason.is_empty() && reason.chars().count() <= crate::refunds::MAX_REASON;
+    // As `/v1/refunds` reads it: something besides blanks (a BOM is one) and control characters.
+    let meaningful = |c: char| !c.is_whitespace() && !c.is_control() && c != '\u{feff}';
+    let reason_ok =
+        reason.chars().any(meaningful) && reason.chars().count() <= crate::refunds::MAX_REASON;
     let mut draft = RefundDraft {
         amount: Some(form.amount.clone()),
         reason: form.reason.clone(),
