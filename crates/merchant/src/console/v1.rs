@@ -6,7 +6,7 @@
 //!
 //! Must not: hand `/v1`'s JSON to a page as is. Callers read it and render their own words.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -22,10 +22,14 @@ use crate::{idempotency, routes};
 /// The largest `/v1` answer read (a page of events with their attempts is far smaller).
 const MAX_ANSWER: usize = 4 << 20;
 
+/// `/v1`'s routes, built once: building them also builds their OpenAPI description.
+static ROUTES: LazyLock<Router<Arc<AppState>>> =
+    LazyLock::new(|| routes::v1::api().split_for_parts().0);
+
 /// `/v1`'s routes behind its `Idempotency-Key` layer, without the API-key layer.
 fn api(state: &Arc<AppState>) -> Router {
-    let (router, _) = routes::v1::api().split_for_parts();
-    router
+    ROUTES
+        .clone()
         .route_layer(from_fn_with_state(Arc::clone(state), idempotency::layer))
         .with_state(Arc::clone(state))
 }

@@ -125,7 +125,7 @@ pub fn refusal(code: &str, lang: Lang) -> String {
             error_message: String::new(),
         },
     };
-    provider_failure(&error, lang).2
+    provider_message(&error, lang).2
 }
 
 /// What a MOBILE-PAY failure means for the operator, in their language; never the provider's
@@ -134,9 +134,17 @@ pub fn provider_failure(
     error: &mobilepay_client::Error,
     lang: Lang,
 ) -> (axum::http::StatusCode, &'static str, String) {
+    tracing::warn!(%error, "MOBILE-PAY call from the console failed");
+    provider_message(error, lang)
+}
+
+/// [`provider_failure`] without logging it (for a refusal recorded earlier, shown again).
+fn provider_message(
+    error: &mobilepay_client::Error,
+    lang: Lang,
+) -> (axum::http::StatusCode, &'static str, String) {
     use axum::http::StatusCode;
     use mobilepay_client::Error as E;
-    tracing::warn!(%error, "MOBILE-PAY call from the console failed");
     match error {
         E::InsufficientFunds => (
             StatusCode::UNPROCESSABLE_ENTITY,
