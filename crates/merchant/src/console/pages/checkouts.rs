@@ -1037,11 +1037,11 @@ pub async fn refund(
                 return Err(PageError::CheckoutNotFound);
             }
             draft.alert = Some(refund_refusal(&code, lang));
-            // The console's answer: a refusal of the form, whatever `/v1` said.
-            match answer.status {
-                s if s.is_server_error() => s,
-                StatusCode::PAYMENT_REQUIRED => StatusCode::UNPROCESSABLE_ENTITY,
-                s => s,
+            // A balance too low is the form's to explain, not a payment the operator owes.
+            if answer.status == StatusCode::PAYMENT_REQUIRED {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                answer.status
             }
         }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -1080,6 +1080,8 @@ pub async fn redeliver(
         ))
         .into_response()),
         StatusCode::NOT_FOUND => Err(PageError::EventNotFound),
+        // The form's token sent with another event's form: not one the console rendered so.
+        StatusCode::UNPROCESSABLE_ENTITY => Err(PageError::FormInvalid),
         _ => Err(PageError::Internal),
     }
 }
