@@ -267,19 +267,30 @@ pub struct StoredKey {
 /// Creates a key labelled `label`; returns its id and the key, which is shown once and
 /// stored only as its digest.
 pub async fn create(db: &Db, label: &str) -> anyhow::Result<(String, String)> {
-    let key = ids::random_token("mk_live_", 32);
     let id = ids::random_token("key_", 8);
-    sqlx::query(
-        "INSERT INTO api_keys (id, hash, hint, label, source, created_at) VALUES ($1, $2, $3, $4, 'cli', $5)",
+    let key = create_with_id(db, &id, label)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a random key id was taken"))?;
+    Ok((id, key))
+}
+
+/// [`create`] under the id `id` chosen by the caller (the console derives it from its form, so
+/// that a form sent twice makes one key); `None`, and nothing created, if `id` exists already.
+pub async fn create_with_id(db: &Db, id: &str, label: &str) -> anyhow::Result<Option<String>> {
+    let key = ids::random_token("mk_live_", 32);
+    let inserted = sqlx::query(
+        "INSERT INTO api_keys (id, hash, hint, label, source, created_at) VALUES ($1, $2, $3, $4, 'cli', $5)
+         ON CONFLICT (id) DO NOTHING",
     )
-    .bind(&id)
+    .bind(id)
     .bind(digest(&key))
     .bind(hint(&key))
     .bind(label)
     .bind(now())
     .execute(&db.pool)
-    .await?;
-    Ok((id, key))
+    .await?
+    .rows_affected();
+    Ok((inserted == 1).then_some(key))
 }
 
 /// Revokes the created key `id`; `false` if there is no such key (or it was revoked already).

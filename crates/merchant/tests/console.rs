@@ -1,6 +1,8 @@
 //! The merchant's console (`/console/`) against a real sandbox, both in-process on
 //! `127.0.0.1:0`: signing in and out, CSRF refusals, login throttling, the balance and history
-//! pages, and payouts — confirmed twice, moved once.
+//! pages, payouts — confirmed twice, moved once — checkouts and their timelines, refunds —
+//! submitted twice, refunded once — redeliveries, webhook endpoints and API keys, whose secrets
+//! are shown once.
 //!
 //! The tests play a browser: they keep the cookies the console sets and send them back, and
 //! read the CSRF token from the forms of the pages, as a browser submits them.
@@ -17,13 +19,21 @@ use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+// Only its PostgreSQL server: this binary has its own app and browser.
+mod common;
+
 const EMAIL: &str = "admin@boutique.test";
 const PASSWORD: &str = "a long console password";
 /// The demo account's opening balance at the sandbox.
 const OPENING_BALANCE: u64 = 1_000_000;
+/// The shop's key for `/v1`, to create checkouts as its server would.
+const SHOP_KEY: &str = "mk_test_console_suite";
+/// How long a webhook or a delivery may take here.
+const PROMPTLY: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct TestApp {
     address: String,
+    mobilepay_url: String,
     state: Arc<AppState>,
     /// The sandbox as the merchant's key sees it, to check what really moved.
     mobilepay: mobilepay_client::Client,
@@ -62,6 +72,8 @@ async fn spawn_app_with(merchant: impl FnOnce(&mut Config)) -> TestApp {
         "MERCHANT123",
         Verifier::new(&[DEMO_WEBHOOK_SECRET]).expect("the demo secret is valid"),
     );
+    config.merchant_api_keys =
+        mobilepay_merchant::keys::ConfiguredKeys::new(&[SHOP_KEY]).expect("a valid key");
     merchant(&mut config);
     let state = mobilepay_merchant::state(&merchant_listener, config)
         .await
@@ -79,6 +91,7 @@ async fn spawn_app_with(merchant: impl FnOnce(&mut Config)) -> TestApp {
     ));
     TestApp {
         address,
+        mobilepay_url: sandbox_url.clone(),
         state,
         mobilepay: mobilepay_client::Client::new(
             &sandbox_url,
@@ -113,11 +126,20 @@ impl Page {
     }
 
     fn hidden(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self
+        self.hidden_after("", name)
+    }
+
+    /// The hidden field `name` of the first form after `marker` (a form's action, say).
+    fn hidden_after(&self, marker: &str, name: &str) -> String {
+        let from = self
             .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no {name} field in the page:\n{}", self.body))
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker} in the page:\n{}", self.body));
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = from
+            + self.body[from..]
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no {name} field in the page:\n{}", self.body))
             + marker.len();
         let end = self.body[start..].find('"').expect("the value ends");
         self.body[start..start + end].to_owned()
@@ -230,6 +252,129 @@ async fn balance(app: &TestApp) -> u64 {
     app.mobilepay.balance().await.expect("a balance").balance
 }
 
+/// Waits (bounded) until `check` holds, polling.
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + PROMPTLY;
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A checkout of `amount` created through `/v1` as the shop's server would, paid from the
+/// sandbox's default phone; its id once the backend has it paid.
+async fn paid_checkout(app: &TestApp, reference: &str, amount: u64) -> String {
+    paid_checkout_from(app, reference, amount, None).await
+}
+
+/// [`paid_checkout`], paid from `payer` when given.
+async fn paid_checkout_from(
+    app: &TestApp,
+    reference: &str,
+    amount: u64,
+    payer: Option<&str>,
+) -> String {
+    let http = reqwest::Client::new();
+    let checkout: serde_json::Value = http
+        .post(format!("{}/v1/checkouts", app.address))
+        .bearer_auth(SHOP_KEY)
+        .json(&serde_json::json!({
+            "amount": amount, "description": "Pagne wax 6 yards", "reference": reference,
+        }))
+        .send()
+        .await
+        .expect("the backend answers")
+        .json()
+        .await
+        .expect("a checkout");
+    let id = checkout["id"].as_str().expect("an id").to_owned();
+    let session: serde_json::Value = http
+        .post(format!("{}/checkout/sessions", app.address))
+        .json(&serde_json::json!({"order_id": id}))
+        .send()
+        .await
+        .expect("the backend answers")
+        .json()
+        .await
+        .expect("a session");
+    let payment_id = session["payment_id"].as_str().expect("a payment");
+    let paid = http
+        .post(format!(
+            "{}/sandbox/v1/payments/{payment_id}/pay",
+            app.mobilepay_url
+        ))
+        .json(&match payer {
+            Some(payer) => serde_json::json!({"outcome": "success", "payer": payer}),
+            None => serde_json::json!({"outcome": "success"}),
+        })
+        .send()
+        .await
+        .expect("the sandbox answers");
+    assert_eq!(paid.status(), StatusCode::OK);
+    let state = Arc::clone(&app.state);
+    let checkout_id = id.clone();
+    wait_until("the checkout is paid", move || {
+        let state = Arc::clone(&state);
+        let id = checkout_id.clone();
+        async move {
+            state
+                .checkouts
+                .get(&id)
+                .await
+                .expect("the database answers")
+                .is_some_and(|c| c.status == mobilepay_wire::merchant::CheckoutStatus::Paid)
+        }
+    })
+    .await;
+    id
+}
+
+/// A shop's webhook receiver on `127.0.0.1:0`: `/ok` answers 200, `/down` 500; the
+/// `webhook-id` of every request to `/ok`, in order.
+struct Receiver {
+    url: String,
+    received: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn receiver() -> Receiver {
+    use axum::routing::post;
+    let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&received);
+    let router = axum::Router::new()
+        .route(
+            "/ok",
+            post(move |headers: axum::http::HeaderMap| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let id = headers
+                        .get("webhook-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock().expect("not poisoned").push(id);
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route(
+            "/down",
+            post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        );
+    let (listener, url) = bind().await;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Receiver { url, received }
+}
+
+impl Receiver {
+    fn count(&self) -> usize {
+        self.received.lock().expect("not poisoned").len()
+    }
+}
+
 #[tokio::test]
 async fn an_operator_signs_in_sees_the_balance_under_the_strict_csp_and_signs_out() {
     let app = spawn_app().await;
@@ -321,6 +466,10 @@ async fn every_page_but_the_login_page_sends_a_stranger_to_the_login_page() {
         "/console/history",
         "/console/payouts",
         "/console/payouts/po_anything",
+        "/console/checkouts",
+        "/console/checkouts/chk_000000000000000000000000",
+        "/console/webhooks",
+        "/console/keys",
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
@@ -330,6 +479,12 @@ async fn every_page_but_the_login_page_sends_a_stranger_to_the_login_page() {
         "/console/payouts",
         "/console/payouts/confirm",
         "/console/logout",
+        "/console/checkouts/chk_000000000000000000000000/refunds",
+        "/console/checkouts/chk_000000000000000000000000/events/evt_x/redeliver",
+        "/console/webhooks",
+        "/console/webhooks/we_x/delete",
+        "/console/keys",
+        "/console/keys/key_x/revoke",
     ] {
         let page = browser
             .post(
@@ -735,4 +890,931 @@ async fn a_session_past_its_expiry_signs_nobody_in() {
         .await
         .expect("sessions");
     assert_eq!(left.len(), 1, "only the new session is left");
+}
+
+#[tokio::test]
+async fn checkouts_are_listed_newest_first_and_filtered_by_status_dates_and_reference() {
+    let app = spawn_app().await;
+    let paid = paid_checkout(&app, "wa-commande-12", 15_000).await;
+    let open: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/checkouts", app.address))
+        .bearer_auth(SHOP_KEY)
+        .json(
+            &serde_json::json!({"amount": 2_500, "description": "Attiéké", "reference": "site-99"}),
+        )
+        .send()
+        .await
+        .expect("the backend answers")
+        .json()
+        .await
+        .expect("a checkout");
+    let open = open["id"].as_str().expect("an id").to_owned();
+    // Made a second older, so that the order does not hang on two ids of the same second.
+    sqlx::query("UPDATE checkouts SET created_at = created_at - 1 WHERE id = $1")
+        .bind(&paid)
+        .execute(&app.state.checkouts.db.pool)
+        .await
+        .expect("aged");
+    let (mut browser, _) = Browser::signed_in(&app).await;
+
+    let all = browser.get("/console/checkouts").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let text = all.text();
+    let (newer, older) = (
+        text.find("site-99").expect("the open one"),
+        text.find("wa-commande-12").expect("the paid one"),
+    );
+    assert!(newer < older, "newest first: {text}");
+    assert!(text.contains("15 000 FCFA") && text.contains("Payé") && text.contains("Ouvert"));
+    assert!(
+        all.body
+            .contains(&format!("href=\"/console/checkouts/{paid}\""))
+    );
+
+    let only_paid = browser.get("/console/checkouts?status=paid").await;
+    assert!(only_paid.text().contains("wa-commande-12"));
+    assert!(!only_paid.text().contains("site-99"));
+    let searched = browser.get("/console/checkouts?q=COMMANDE").await;
+    assert!(searched.text().contains("wa-commande-12"));
+    assert!(!searched.text().contains("site-99"));
+    let by_id = browser.get(&format!("/console/checkouts?q={open}")).await;
+    assert!(by_id.text().contains("site-99"));
+    assert!(!by_id.text().contains("wa-commande-12"));
+    let literal = browser.get("/console/checkouts?q=%25").await;
+    assert!(
+        literal.text().contains("Aucun encaissement ne correspond."),
+        "% is a character, not a wildcard"
+    );
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let dated = browser
+        .get(&format!("/console/checkouts?from={today}&to={today}"))
+        .await;
+    assert!(dated.text().contains("wa-commande-12") && dated.text().contains("site-99"));
+    let future = browser
+        .get("/console/checkouts?from=2999-01-01&to=2999-01-31")
+        .await;
+    assert!(future.text().contains("Aucun encaissement ne correspond."));
+    let reversed = browser
+        .get("/console/checkouts?from=2026-12-31&to=2026-01-01")
+        .await;
+    assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        reversed
+            .text()
+            .contains("La date de début est après la date de fin.")
+    );
+
+    let unknown = browser
+        .get("/console/checkouts/chk_000000000000000000000000")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains("CONSOLE_CHECKOUT_NOT_FOUND"));
+    let garbled = browser.get("/console/checkouts/..%2Fkeys").await;
+    assert_eq!(garbled.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn checkouts_are_paged_by_cursor_without_repeating_or_skipping_one() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for n in 0..23 {
+        let created = http
+            .post(format!("{}/v1/checkouts", app.address))
+            .bearer_auth(SHOP_KEY)
+            .json(&serde_json::json!({"amount": 1_000 + n, "description": "x", "reference": format!("page-{n:02}")}))
+            .send()
+            .await
+            .expect("the backend answers");
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let first = browser.get("/console/checkouts?q=page-").await;
+    let seen_first = (0..23)
+        .filter(|n| first.text().contains(&format!("page-{n:02}")))
+        .count();
+    assert_eq!(seen_first, 20);
+    let marker = "rel=\"next\" href=\"";
+    let start = first.body.find(marker).expect("a next page") + marker.len();
+    let end = first.body[start..].find('"').expect("the link ends");
+    let next = first.body[start..start + end].replace("&amp;", "&");
+    assert!(next.contains("q=page-"), "the filter is kept: {next}");
+    let second = browser.get(&next).await;
+    let seen_second: Vec<u64> = (0..23)
+        .filter(|n| second.text().contains(&format!("page-{n:02}")))
+        .collect();
+    assert_eq!(seen_second.len(), 3, "{}", second.text());
+    assert!(
+        seen_second
+            .iter()
+            .all(|n| !first.text().contains(&format!("page-{n:02}"))),
+        "no checkout twice"
+    );
+    assert!(!second.body.contains("rel=\"next\""));
+}
+
+#[tokio::test]
+async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_transfer_completed() {
+    let app = spawn_app().await;
+    let id = paid_checkout(&app, "order-77", 10_000).await;
+    let before = balance(&app).await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get(&format!("/console/checkouts/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let text = page.text();
+    assert!(text.contains("Encore remboursable10 000 FCFA"), "{text}");
+    assert!(
+        text.contains("payment.received"),
+        "MOBILE-PAY's webhook: {text}"
+    );
+    assert!(text.contains("Payé ·"), "the checkout.paid event: {text}");
+    let csrf = page.csrf();
+    let action = format!("/console/checkouts/{id}/refunds");
+    let token = page.hidden_after(&action, "form");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("form", token.as_str()),
+        ("amount", "4 000"),
+        ("reason", "Taille trop petite"),
+    ];
+
+    let cookie = format!(
+        "mp_console_session={}",
+        browser.cookies["mp_console_session"]
+    );
+    let send = || {
+        browser
+            .http
+            .post(format!("{}{action}", browser.base))
+            .header(header::COOKIE, cookie.clone())
+            .form(&form)
+            .send()
+    };
+    let (first, second) = tokio::join!(send(), send());
+    let mut redirected = 0;
+    for answer in [first, second] {
+        let answer = answer.expect("the backend answers");
+        match answer.status() {
+            StatusCode::SEE_OTHER => {
+                redirected += 1;
+                let to = answer.headers()[header::LOCATION].to_str().expect("text");
+                assert!(
+                    to.starts_with(&format!("/console/checkouts/{id}?refund=rf_")),
+                    "{to}"
+                );
+            }
+            // The second arrived while the first ran: told so, nothing done.
+            StatusCode::CONFLICT => {
+                let body = answer.text().await.expect("a page");
+                assert!(body.contains("déjà en cours"), "{body}");
+            }
+            other => panic!("unexpected {other}: {:?}", answer.text().await),
+        }
+    }
+    assert!(redirected >= 1);
+    // A third, late submit (a reload) replays the first answer.
+    let again = browser.post(&action, &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let refunds = mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+        .await
+        .expect("refunds");
+    assert_eq!(refunds.len(), 1, "one refund: {refunds:?}");
+    let refund_id = refunds[0].id.clone();
+    assert_eq!(refunds[0].amount, 4_000);
+    assert_eq!(refunds[0].reason, "Taille trop petite");
+    assert_eq!(
+        again.location.as_deref(),
+        Some(format!("/console/checkouts/{id}?refund={refund_id}#refunds").as_str())
+    );
+
+    let state = Arc::clone(&app.state);
+    let wanted = refund_id.clone();
+    wait_until("the refund succeeds on transfer.completed", move || {
+        let state = Arc::clone(&state);
+        let id = wanted.clone();
+        async move {
+            mobilepay_merchant::refunds::get(&state, &id)
+                .await
+                .expect("the database answers")
+                .is_some_and(|r| r.status == mobilepay_wire::merchant::RefundStatus::Succeeded)
+        }
+    })
+    .await;
+    assert_eq!(balance(&app).await, before - 4_000, "paid back once");
+    let shown = browser
+        .get(&format!("/console/checkouts/{id}?refund={refund_id}"))
+        .await;
+    let text = shown.text();
+    assert!(
+        text.contains("Remboursement de 4 000 FCFA envoyé vers +2250700000000 : effectué."),
+        "{text}"
+    );
+    assert!(text.contains("Encore remboursable6 000 FCFA"), "{text}");
+    assert!(text.contains("transfer.completed"), "{text}");
+    assert!(
+        text.contains("Remboursement effectué"),
+        "the refund.succeeded event: {text}"
+    );
+    let transfer = mobilepay_merchant::refunds::get(&app.state, &refund_id)
+        .await
+        .expect("the database answers")
+        .and_then(|r| r.transfer_id)
+        .expect("its transfer");
+    assert!(text.contains(&transfer), "its transfer is shown: {text}");
+    let history = app
+        .mobilepay
+        .transactions(&TransactionQuery::default())
+        .await
+        .expect("the history")
+        .transactions;
+    let moved: Vec<_> = history.iter().filter(|t| t.amount == -4_000).collect();
+    assert_eq!(moved.len(), 1, "one transfer at MOBILE-PAY: {history:?}");
+    assert_eq!(moved[0].transaction_id, transfer);
+
+    // More than what remains: refused in the operator's words, nothing refunded.
+    let fresh = shown.hidden_after(&action, "form");
+    let over = browser
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("form", &fresh),
+                ("amount", "6001"),
+                ("reason", "Geste commercial"),
+            ],
+        )
+        .await;
+    assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
+    assert!(
+        over.text()
+            .contains("Ce montant dépasse ce qui reste remboursable."),
+        "{}",
+        over.text()
+    );
+    assert!(
+        over.body.contains("value=\"6001\""),
+        "what was typed is kept"
+    );
+    assert_ne!(over.hidden_after(&action, "form"), fresh, "a fresh form");
+    let mistyped = browser
+        .post(
+            &action,
+            &[
+                ("csrf", &csrf),
+                ("form", &fresh),
+                ("amount", "12,5"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(mistyped.text().contains("Un nombre entier de FCFA"));
+    assert!(mistyped.text().contains("Un motif de 1 à 255 caractères."));
+    assert_eq!(
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+            .await
+            .expect("refunds")
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language() {
+    let app = spawn_app().await;
+    let id = paid_checkout(&app, "order-88", 8_000).await;
+    // The account emptied but for 1 000 FCFA, straight at MOBILE-PAY.
+    let left = balance(&app).await;
+    app.mobilepay
+        .local_transfer(&mobilepay_wire::api::LocalTransfer {
+            recipient_phone: "+2250700000009".into(),
+            amount: left - 1_000,
+            description: None,
+        })
+        .await
+        .expect("the transfer");
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let action = format!("/console/checkouts/{id}/refunds");
+    for (lang, expected) in [
+        (
+            "fr",
+            "Solde insuffisant : le compte MOBILE-PAY ne couvre pas ce remboursement.",
+        ),
+        (
+            "en",
+            "Insufficient funds: the MOBILE-PAY account does not cover this refund.",
+        ),
+    ] {
+        let page = browser
+            .get(&format!("/console/checkouts/{id}?lang={lang}"))
+            .await;
+        let refused = browser
+            .post(
+                &action,
+                &[
+                    ("csrf", &page.csrf()),
+                    ("form", &page.hidden_after(&action, "form")),
+                    ("amount", "5000"),
+                    ("reason", "Article manquant"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        assert!(
+            refused.text().contains(expected),
+            "{lang}: {}",
+            refused.text()
+        );
+        assert!(
+            !refused.body.contains("INSUFFICIENT_FUNDS"),
+            "no code shown"
+        );
+    }
+    assert!(
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+            .await
+            .expect("refunds")
+            .is_empty()
+    );
+    assert_eq!(balance(&app).await, 1_000);
+}
+
+#[tokio::test]
+async fn a_refund_whose_transfer_mobilepay_refuses_is_listed_failed_with_the_reason_in_words() {
+    let app = spawn_app().await;
+    // The sandbox refuses any transfer to a number ending 0402 for insufficient funds.
+    let id = paid_checkout_from(&app, "order-0402", 5_000, Some("+2250700000402")).await;
+    let before = balance(&app).await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser
+        .get(&format!("/console/checkouts/{id}?lang=en"))
+        .await;
+    let action = format!("/console/checkouts/{id}/refunds");
+    let sent = browser
+        .post(
+            &action,
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden_after(&action, "form").as_str()),
+                ("amount", "5000"),
+                ("reason", "Out of stock"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let shown = browser
+        .get(sent.location.as_deref().expect("to the checkout"))
+        .await;
+    let text = shown.text();
+    assert!(text.contains("Refund of 5,000 FCFA refused."), "{text}");
+    assert!(
+        text.contains("Insufficient funds: the MOBILE-PAY account does not cover this amount."),
+        "{text}"
+    );
+    assert!(
+        !shown.body.contains("Solde insuffisant"),
+        "not MOBILE-PAY's text"
+    );
+    assert!(
+        text.contains("Still refundable5,000 FCFA"),
+        "given back: {text}"
+    );
+    assert_eq!(balance(&app).await, before, "nothing moved");
+}
+
+#[tokio::test]
+async fn the_new_forms_refuse_a_missing_or_wrong_csrf_token_and_change_nothing() {
+    let app = spawn_app().await;
+    let id = paid_checkout(&app, "order-csrf", 5_000).await;
+    let event_id: String = sqlx::query_scalar("SELECT id FROM events WHERE checkout_id = $1")
+        .bind(&id)
+        .fetch_one(&app.state.checkouts.db.pool)
+        .await
+        .expect("its checkout.paid event");
+    let (key_id, _) = mobilepay_merchant::keys::create(&app.state.sessions.db, "caisse")
+        .await
+        .expect("a key");
+    let (mut browser, page) = Browser::signed_in(&app).await;
+    let form = browser.get(&format!("/console/checkouts/{id}")).await;
+    let token = form.hidden_after("/refunds", "form");
+    let (_, other) = Browser::signed_in(&app).await;
+    let before = balance(&app).await;
+    for (path, fields) in [
+        (
+            format!("/console/checkouts/{id}/refunds"),
+            vec![
+                ("form", token.as_str()),
+                ("amount", "1000"),
+                ("reason", "x"),
+            ],
+        ),
+        (
+            format!("/console/checkouts/{id}/events/{event_id}/redeliver"),
+            vec![("form", token.as_str())],
+        ),
+        (
+            "/console/webhooks".to_owned(),
+            vec![
+                ("form", token.as_str()),
+                ("url", "https://evil.example/"),
+                ("events", "*"),
+            ],
+        ),
+        (
+            "/console/keys".to_owned(),
+            vec![("form", token.as_str()), ("label", "evil")],
+        ),
+        (format!("/console/keys/{key_id}/revoke"), vec![]),
+    ] {
+        for csrf in [None, Some(other.csrf()), Some("csrf_0000".to_owned())] {
+            let mut fields = fields.clone();
+            if let Some(csrf) = &csrf {
+                fields.push(("csrf", csrf));
+            }
+            let refused = browser.post(&path, &fields).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path} {csrf:?}");
+            assert!(refused.body.contains("CONSOLE_CSRF_INVALID"), "{path}");
+        }
+    }
+    // A changing form without its `form` token is refused too (it cannot be made idempotent).
+    let incomplete = browser
+        .post(
+            &format!("/console/checkouts/{id}/refunds"),
+            &[("csrf", &page.csrf()), ("amount", "1000"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(incomplete.status, StatusCode::BAD_REQUEST);
+    assert!(incomplete.body.contains("CONSOLE_FORM_INVALID"));
+
+    assert_eq!(balance(&app).await, before);
+    assert!(
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+            .await
+            .expect("refunds")
+            .is_empty()
+    );
+    let endpoints: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
+        .fetch_one(&app.state.sessions.db.pool)
+        .await
+        .expect("a count");
+    assert_eq!(endpoints, 0);
+    let keys: Vec<_> = mobilepay_merchant::keys::list(&app.state.sessions.db)
+        .await
+        .expect("keys")
+        .into_iter()
+        .filter(|k| k.source == "cli")
+        .collect();
+    assert_eq!(keys.len(), 1, "no key created");
+    assert!(keys[0].revoked_at.is_none(), "none revoked");
+}
+
+#[tokio::test]
+async fn a_webhook_endpoint_added_in_the_console_shows_its_secret_once_and_its_health() {
+    let app = spawn_app().await;
+    let shop = receiver().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get("/console/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.text().contains("Aucun point de réception."));
+    let ok_url = format!("{}/ok", shop.url);
+    let down_url = format!("{}/down", shop.url);
+    let token = page.hidden("form");
+    let csrf = page.csrf();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("form", token.as_str()),
+        ("url", ok_url.as_str()),
+        ("events", "*"),
+    ];
+    let created = browser.post("/console/webhooks", &fields).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let secret: String = sqlx::query_scalar("SELECT secret FROM webhook_endpoints WHERE url = $1")
+        .bind(&ok_url)
+        .fetch_one(&app.state.sessions.db.pool)
+        .await
+        .expect("the endpoint");
+    assert!(secret.starts_with("whsec_"));
+    assert!(
+        created.body.contains(&secret),
+        "shown in the answer to the form"
+    );
+    // Sent twice, the form adds one endpoint (the same answer again).
+    let replayed = browser.post("/console/webhooks", &fields).await;
+    assert_eq!(replayed.status, StatusCode::CREATED, "{}", replayed.body);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_endpoints")
+        .fetch_one(&app.state.sessions.db.pool)
+        .await
+        .expect("a count");
+    assert_eq!(count, 1);
+
+    let page = browser.get("/console/webhooks").await;
+    let down = browser
+        .post(
+            "/console/webhooks",
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden("form").as_str()),
+                ("url", down_url.as_str()),
+                ("events", "checkout.paid"),
+                ("events", "refund.failed"),
+            ],
+        )
+        .await;
+    assert_eq!(down.status, StatusCode::CREATED, "{}", down.body);
+    let mistyped_page = browser.get("/console/webhooks").await;
+    let mistyped = browser
+        .post(
+            "/console/webhooks",
+            &[
+                ("csrf", mistyped_page.csrf().as_str()),
+                ("form", mistyped_page.hidden("form").as_str()),
+                ("url", "ftp://shop.example/hooks"),
+                ("events", "*"),
+            ],
+        )
+        .await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mistyped
+            .text()
+            .contains("Une adresse http:// ou https:// complète")
+    );
+
+    paid_checkout(&app, "order-hooks", 3_000).await;
+    wait_until("the shop receives checkout.paid", || async {
+        shop.count() >= 1
+    })
+    .await;
+    let db = app.state.sessions.db.clone();
+    wait_until("the failing endpoint's attempt is recorded", move || {
+        let db = db.clone();
+        async move {
+            let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
+                .fetch_one(&db.pool)
+                .await
+                .expect("a count");
+            attempts >= 2
+        }
+    })
+    .await;
+    let health = browser.get("/console/webhooks").await;
+    assert_eq!(health.status, StatusCode::OK);
+    let body = &health.body;
+    assert!(!body.contains(&secret), "no page shows a secret afterwards");
+    assert!(!body.contains("whsec_"), "{body}");
+    let text = health.text();
+    // Each endpoint's entry: from its URL to its delete button.
+    let part = |url: &str| {
+        let from = text.find(url).expect("the endpoint is listed");
+        let to = text[from..]
+            .find("Supprimer ce point de réception")
+            .expect("its button");
+        text[from..from + to].to_owned()
+    };
+    let (ok_part, down_part) = (part(&ok_url), part(&down_url));
+    assert!(ok_part.contains("Tous les événements"), "{ok_part}");
+    assert!(
+        !ok_part.contains("Dernière livraison réussie—"),
+        "a success is recorded: {ok_part}"
+    );
+    assert!(down_part.contains("HTTP 500"), "{down_part}");
+    assert!(down_part.contains("Livraisons en attente1"), "{down_part}");
+    assert!(
+        down_part.contains("Dernière livraison réussie—"),
+        "{down_part}"
+    );
+
+    let endpoint_id: String = sqlx::query_scalar("SELECT id FROM webhook_endpoints WHERE url = $1")
+        .bind(&down_url)
+        .fetch_one(&app.state.sessions.db.pool)
+        .await
+        .expect("the endpoint");
+    let deleted = browser
+        .post(
+            &format!("/console/webhooks/{endpoint_id}/delete"),
+            &[("csrf", &health.csrf())],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let after = browser.get("/console/webhooks?deleted=1").await;
+    assert!(after.text().contains("Point de réception supprimé."));
+    assert!(!after.text().contains(&down_url));
+    let canceled: String =
+        sqlx::query_scalar("SELECT status FROM webhook_deliveries WHERE endpoint_id = $1")
+            .bind(&endpoint_id)
+            .fetch_one(&app.state.sessions.db.pool)
+            .await
+            .expect("its delivery");
+    assert_eq!(canceled, "canceled", "deleted as /v1 deletes");
+}
+
+#[tokio::test]
+async fn a_notification_is_redelivered_from_the_checkouts_page_once_per_form() {
+    let app = spawn_app().await;
+    let shop = receiver().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get("/console/webhooks").await;
+    let added = browser
+        .post(
+            "/console/webhooks",
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden("form").as_str()),
+                ("url", format!("{}/ok", shop.url).as_str()),
+                ("events", "*"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    let id = paid_checkout(&app, "order-again", 2_000).await;
+    wait_until("the first delivery", || async { shop.count() == 1 }).await;
+    let event_id: String = sqlx::query_scalar(
+        "SELECT id FROM events WHERE checkout_id = $1 AND type = 'checkout.paid'",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.checkouts.db.pool)
+    .await
+    .expect("the event");
+    let db = app.state.sessions.db.clone();
+    let settled = move || {
+        let db = db.clone();
+        async move {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
+            )
+            .fetch_one(&db.pool)
+            .await
+            .expect("a count");
+            pending == 0
+        }
+    };
+    wait_until("the delivery's result is written", settled.clone()).await;
+    let page = browser.get(&format!("/console/checkouts/{id}")).await;
+    let text = page.text();
+    assert!(text.contains("Livrée"), "{text}");
+    assert!(text.contains("HTTP 200"), "the attempt: {text}");
+    assert!(text.contains(" ms"), "its latency: {text}");
+
+    let action = format!("/console/checkouts/{id}/events/{event_id}/redeliver");
+    let (csrf, token) = (page.csrf(), page.hidden_after(&action, "form"));
+    let form = [("csrf", csrf.as_str()), ("form", token.as_str())];
+    let sent = browser.post(&action, &form).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(
+        sent.location.as_deref(),
+        Some(format!("/console/checkouts/{id}?redelivered={event_id}#{event_id}").as_str())
+    );
+    wait_until("the redelivery", || async { shop.count() == 2 }).await;
+    {
+        let received = shop.received.lock().expect("not poisoned");
+        assert_eq!(received[0], received[1], "the same webhook-id");
+    }
+    wait_until("the redelivery's result is written", settled).await;
+    // The same form again: the first answer, replayed; nothing is scheduled.
+    let replayed = browser.post(&action, &form).await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER);
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(&app.state.sessions.db.pool)
+            .await
+            .expect("a count");
+    assert_eq!(pending, 0, "the replayed form scheduled nothing");
+    let shown = browser
+        .get(&format!("/console/checkouts/{id}?redelivered={event_id}"))
+        .await;
+    assert!(
+        shown.text().contains("renvoyé à chaque point de réception"),
+        "{}",
+        shown.text()
+    );
+    assert_eq!(
+        shown.text().matches("HTTP 200").count(),
+        2,
+        "both attempts listed"
+    );
+
+    // An event of another checkout cannot be redelivered from this one's page.
+    let other = paid_checkout(&app, "order-other", 2_000).await;
+    let stranger = browser
+        .post(
+            &format!("/console/checkouts/{other}/events/{event_id}/redeliver"),
+            &[
+                ("csrf", &page.csrf()),
+                ("form", &page.hidden_after(&action, "form")),
+            ],
+        )
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    assert!(stranger.body.contains("CONSOLE_EVENT_NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn an_api_key_created_in_the_console_is_shown_once_works_and_is_revoked_there() {
+    let app = spawn_app().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get("/console/keys").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let (csrf, token) = (page.csrf(), page.hidden("form"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("form", token.as_str()),
+        ("label", "Serveur de la boutique"),
+    ];
+    let created = browser.post("/console/keys", &form).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let start = created.body.find("mk_live_").expect("the key shown");
+    let key: String = created.body[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric_or_underscore)
+        .collect();
+    assert_eq!(key.len(), "mk_live_".len() + 64, "{key}");
+    // Sent twice, the form makes one key and says the key was shown already.
+    let twice = browser.post("/console/keys", &form).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.text().contains("Ce formulaire a déjà créé sa clé"));
+    assert!(!twice.body.contains(&key));
+    let stored = mobilepay_merchant::keys::list(&app.state.sessions.db)
+        .await
+        .expect("keys");
+    let created_keys: Vec<_> = stored.iter().filter(|k| k.source == "cli").collect();
+    assert_eq!(created_keys.len(), 1);
+
+    let http = reqwest::Client::new();
+    let used = http
+        .get(format!("{}/v1/checkouts", app.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("the backend answers");
+    assert_eq!(used.status(), StatusCode::OK, "the key works on /v1");
+    // The configured key, once used, is listed too.
+    let configured_use = http
+        .get(format!("{}/v1/checkouts", app.address))
+        .bearer_auth(SHOP_KEY)
+        .send()
+        .await
+        .expect("the backend answers");
+    assert_eq!(configured_use.status(), StatusCode::OK);
+    let listed = browser.get("/console/keys").await;
+    let digest = mobilepay_merchant::keys::digest(&key);
+    assert!(!listed.body.contains(&key), "never shown again");
+    assert!(!listed.body.contains(&digest), "no digest shown");
+    assert!(
+        !listed
+            .body
+            .contains(&mobilepay_merchant::keys::digest(SHOP_KEY))
+    );
+    let text = listed.text();
+    assert!(text.contains("Serveur de la boutique"), "{text}");
+    assert!(text.contains(&key[..12]), "its first characters: {text}");
+    assert!(text.contains("Configurée (MERCHANT_API_KEYS)"), "{text}");
+    let row = &text[text.find("Serveur de la boutique").expect("the row")..];
+    assert!(
+        row.contains("Dernier usage") && !row.contains("Dernier usage—"),
+        "its last use: {row}"
+    );
+
+    let id = &created_keys[0].id;
+    let revoked = browser
+        .post(
+            &format!("/console/keys/{id}/revoke"),
+            &[("csrf", &listed.csrf())],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(revoked.location.as_deref(), Some("/console/keys?revoked=1"));
+    let refused = http
+        .get(format!("{}/v1/checkouts", app.address))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("the backend answers");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let after = browser.get("/console/keys?revoked=1").await;
+    assert!(after.text().contains("révoquée le"), "{}", after.text());
+    let configured = mobilepay_merchant::keys::list(&app.state.sessions.db)
+        .await
+        .expect("keys")
+        .into_iter()
+        .find(|k| k.source == "config")
+        .expect("the configured key, used");
+    assert!(
+        !after
+            .body
+            .contains(&format!("/console/keys/{}/revoke", configured.id)),
+        "a configured key has no revoke button"
+    );
+    let mistyped = browser
+        .post(
+            "/console/keys",
+            &[
+                ("csrf", &after.csrf()),
+                ("form", &after.hidden("form")),
+                ("label", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mistyped
+            .text()
+            .contains("Un libellé de 1 à 100 caractères.")
+    );
+}
+
+trait KeyChar {
+    fn is_ascii_alphanumeric_or_underscore(&self) -> bool;
+}
+
+impl KeyChar for char {
+    fn is_ascii_alphanumeric_or_underscore(&self) -> bool {
+        self.is_ascii_alphanumeric() || *self == '_'
+    }
+}
+
+#[tokio::test]
+async fn the_new_pages_read_and_change_a_postgresql_database_alike() {
+    let pg = common::TestPostgres::start();
+    let url = pg.url();
+    let app = spawn_app_with(|config| config.database_url = url.clone().into()).await;
+    let shop = receiver().await;
+    let (mut browser, _) = Browser::signed_in(&app).await;
+    let page = browser.get("/console/webhooks").await;
+    let added = browser
+        .post(
+            "/console/webhooks",
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden("form").as_str()),
+                ("url", format!("{}/ok", shop.url).as_str()),
+                ("events", "*"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let id = paid_checkout(&app, "pg-Commande_1", 9_000).await;
+    wait_until("the delivery", || async { shop.count() >= 1 }).await;
+
+    let listed = browser
+        .get("/console/checkouts?status=paid&q=commande_&from=2000-01-01")
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(listed.text().contains("pg-Commande_1"), "{}", listed.text());
+    let none = browser.get("/console/checkouts?q=commande%25").await;
+    assert!(none.text().contains("Aucun encaissement ne correspond."));
+
+    let page = browser.get(&format!("/console/checkouts/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let action = format!("/console/checkouts/{id}/refunds");
+    let refunded = browser
+        .post(
+            &action,
+            &[
+                ("csrf", page.csrf().as_str()),
+                ("form", page.hidden_after(&action, "form").as_str()),
+                ("amount", "9 000"),
+                ("reason", "Commande annulée"),
+            ],
+        )
+        .await;
+    assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    let shown = browser
+        .get(refunded.location.as_deref().expect("to the checkout"))
+        .await;
+    assert!(
+        shown.text().contains("Encore remboursable0 FCFA"),
+        "{}",
+        shown.text()
+    );
+    assert!(shown.text().contains("HTTP 200"), "{}", shown.text());
+
+    let health = browser.get("/console/webhooks").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert!(
+        !health.text().contains("Dernière livraison réussie—"),
+        "{}",
+        health.text()
+    );
+    let keys = browser.get("/console/keys").await;
+    let created = browser
+        .post(
+            "/console/keys",
+            &[
+                ("csrf", keys.csrf().as_str()),
+                ("form", keys.hidden("form").as_str()),
+                ("label", "PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let twice = browser
+        .post(
+            "/console/keys",
+            &[
+                ("csrf", keys.csrf().as_str()),
+                ("form", keys.hidden("form").as_str()),
+                ("label", "PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
 }

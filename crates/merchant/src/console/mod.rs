@@ -1,5 +1,6 @@
 //! The merchant's console at `/console/`: server-rendered pages for the shop's staff — sign in,
-//! MOBILE-PAY balance, transaction history, payouts to the merchant's own phone.
+//! MOBILE-PAY balance, transaction history, payouts to the merchant's own phone, checkouts with
+//! their timelines and refunds, webhook endpoints and their health, API keys.
 //!
 //! # Layout
 //! - [`auth`]: sessions (cookie + hashed row), CSRF tokens, login throttling, password hashes.
@@ -7,6 +8,8 @@
 //! - [`i18n`]: French (default) and English; amounts as people write them.
 //! - [`words`]: amounts in words, for the payout's confirmation.
 //! - [`pages`]: one module per page, and the navigation that lists them.
+//! - [`v1`]: `/v1` called in-process — refunds, redeliveries and webhook endpoints are made
+//!   by the merchant API's own routes, with an `Idempotency-Key` derived from each form.
 //!
 //! Pages are `maud` templates: HTML checked at compile time, every interpolated value escaped.
 //! No script at all, one stylesheet from this origin, and a strict Content-Security-Policy on
@@ -16,13 +19,15 @@
 //! goes through: every page but the login page needs a signed-in operator; every POST carries
 //! the CSRF token of its session (the login form, that of its pre-session cookie), checked
 //! before any handler runs. No secret is rendered: not MOBILE-PAY's API key, not a password
-//! hash, not a session token (the session cookie is `HttpOnly`); only the CSRF token, which is
-//! what it is for.
+//! hash, not a session token (the session cookie is `HttpOnly`), not an API key's digest, not a
+//! webhook endpoint's secret — except a new key or secret once, in the answer to the form that
+//! made it; only the CSRF token, which is what it is for.
 
 pub mod auth;
 pub mod i18n;
 pub mod operators;
 pub mod pages;
+pub mod v1;
 pub mod words;
 
 use std::sync::Arc;
@@ -86,6 +91,35 @@ pub fn router(state: &Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/console/payouts/confirm", post(pages::payouts::confirm))
         .route("/console/payouts/{payout_id}", get(pages::payouts::result))
+        .route("/console/checkouts", get(pages::checkouts::list))
+        .route(
+            "/console/checkouts/{checkout_id}",
+            get(pages::checkouts::show),
+        )
+        .route(
+            "/console/checkouts/{checkout_id}/refunds",
+            post(pages::checkouts::refund),
+        )
+        .route(
+            "/console/checkouts/{checkout_id}/events/{event_id}/redeliver",
+            post(pages::checkouts::redeliver),
+        )
+        .route(
+            "/console/webhooks",
+            get(pages::webhooks::list).post(pages::webhooks::create),
+        )
+        .route(
+            "/console/webhooks/{endpoint_id}/delete",
+            post(pages::webhooks::delete),
+        )
+        .route(
+            "/console/keys",
+            get(pages::api_keys::list).post(pages::api_keys::create),
+        )
+        .route(
+            "/console/keys/{key_id}/revoke",
+            post(pages::api_keys::revoke),
+        )
         .route_layer(middleware::from_fn_with_state(Arc::clone(state), guard))
         .route_layer(middleware::from_fn(frame))
 }
@@ -201,8 +235,12 @@ async fn stylesheet() -> impl IntoResponse {
 pub enum PageError {
     CsrfInvalid,
     FormTooLarge,
+    /// A changing form without the `form` token the console renders in it.
+    FormInvalid,
     PayoutNotFound,
     PayoutExpired,
+    CheckoutNotFound,
+    EventNotFound,
     Internal,
 }
 
@@ -211,7 +249,10 @@ impl PageError {
         match self {
             PageError::CsrfInvalid => StatusCode::FORBIDDEN,
             PageError::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            PageError::PayoutNotFound => StatusCode::NOT_FOUND,
+            PageError::FormInvalid => StatusCode::BAD_REQUEST,
+            PageError::PayoutNotFound | PageError::CheckoutNotFound | PageError::EventNotFound => {
+                StatusCode::NOT_FOUND
+            }
             PageError::PayoutExpired => StatusCode::GONE,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -222,7 +263,10 @@ impl PageError {
         match self {
             PageError::CsrfInvalid => "CONSOLE_CSRF_INVALID",
             PageError::FormTooLarge => "CONSOLE_FORM_TOO_LARGE",
+            PageError::FormInvalid => "CONSOLE_FORM_INVALID",
             PageError::PayoutNotFound => "CONSOLE_PAYOUT_NOT_FOUND",
+            PageError::CheckoutNotFound => "CONSOLE_CHECKOUT_NOT_FOUND",
+            PageError::EventNotFound => "CONSOLE_EVENT_NOT_FOUND",
             PageError::PayoutExpired => "CONSOLE_PAYOUT_EXPIRED",
             PageError::Internal => "INTERNAL_ERROR",
         }
@@ -235,7 +279,18 @@ impl PageError {
                 "This form has expired or did not come from the console. Reload the page and try again.",
             ),
             PageError::FormTooLarge => lang.t("Formulaire trop long.", "Form too large."),
+            PageError::FormInvalid => lang.t(
+                "Ce formulaire est incomplet. Rechargez la page et recommencez.",
+                "This form is incomplete. Reload the page and try again.",
+            ),
             PageError::PayoutNotFound => lang.t("Aucun virement de ce numéro.", "No such payout."),
+            PageError::CheckoutNotFound => {
+                lang.t("Aucun encaissement de ce numéro.", "No such checkout.")
+            }
+            PageError::EventNotFound => lang.t(
+                "Aucun événement de ce numéro pour cet encaissement.",
+                "No such event for this checkout.",
+            ),
             PageError::PayoutExpired => lang.t(
                 "Cette confirmation a expiré : recommencez le virement.",
                 "This confirmation has expired: start the payout again.",

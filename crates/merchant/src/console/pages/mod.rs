@@ -1,16 +1,18 @@
 //! One module per console page, and [`NAV`], the navigation that lists them.
 //!
-//! Pages still to come slot in here, each as a module and a line of [`NAV`] (their routes in
-//! [`super::router`]), once the tables they read exist: the checkouts with filters and each
-//! one's timeline (`checkouts`), webhook endpoints and their health (`webhook_endpoints`), API
-//! keys — create, revoke, last used (`api_keys`) — and refunds (`refunds`, a form on a
-//! checkout's page). Every POST they add is CSRF-checked by [`super::guard`] without them doing
-//! anything; their forms carry `operator.csrf` in a hidden `csrf` field.
+//! A new page is a module here, a line of [`NAV`] and its routes in [`super::router`]. Every
+//! POST is CSRF-checked by [`super::guard`] without the page doing anything; its forms carry
+//! `operator.csrf` in a hidden `csrf` field, and a form that changes something through `/v1`
+//! also carries a fresh `form` token, from which its `Idempotency-Key` is derived
+//! ([`super::v1::form_key`]).
 
+pub mod api_keys;
 pub mod balance;
+pub mod checkouts;
 pub mod history;
 pub mod login;
 pub mod payouts;
+pub mod webhooks;
 
 use maud::{Markup, html};
 
@@ -32,6 +34,11 @@ pub const NAV: &[NavItem] = &[
         en: "Balance",
     },
     NavItem {
+        path: "/console/checkouts",
+        fr: "Encaissements",
+        en: "Checkouts",
+    },
+    NavItem {
         path: "/console/history",
         fr: "Historique",
         en: "History",
@@ -40,6 +47,16 @@ pub const NAV: &[NavItem] = &[
         path: "/console/payouts",
         fr: "Virement",
         en: "Payout",
+    },
+    NavItem {
+        path: "/console/webhooks",
+        fr: "Webhooks",
+        en: "Webhooks",
+    },
+    NavItem {
+        path: "/console/keys",
+        fr: "Clés API",
+        en: "API keys",
     },
 ];
 
@@ -81,15 +98,53 @@ pub fn when(rfc3339: &str) -> String {
         .unwrap_or_else(|| rfc3339.to_owned())
 }
 
+/// An RFC 3339 time to the second, as `2026-12-01 14:05:09 UTC` (attempts, webhooks).
+pub fn when_seconds(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(rfc3339, &Rfc3339)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+                ))
+                .ok()
+        })
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
+/// The operator's message for a refusal code MOBILE-PAY gave a transfer (a payout's, a
+/// refund's).
+pub fn refusal(code: &str, lang: Lang) -> String {
+    let error = match code {
+        "INSUFFICIENT_FUNDS" => mobilepay_client::Error::InsufficientFunds,
+        "RECIPIENT_NOT_FOUND" => mobilepay_client::Error::RecipientNotFound,
+        "TRANSACTION_DECLINED" => mobilepay_client::Error::TransactionDeclined,
+        other => mobilepay_client::Error::InvalidRequest {
+            error_code: other.to_owned(),
+            error_message: String::new(),
+        },
+    };
+    provider_message(&error, lang).2
+}
+
 /// What a MOBILE-PAY failure means for the operator, in their language; never the provider's
 /// own text (it goes to the log). The status is the console's answer to the request.
 pub fn provider_failure(
     error: &mobilepay_client::Error,
     lang: Lang,
 ) -> (axum::http::StatusCode, &'static str, String) {
+    tracing::warn!(%error, "MOBILE-PAY call from the console failed");
+    provider_message(error, lang)
+}
+
+/// [`provider_failure`] without logging it (for a refusal recorded earlier, shown again).
+fn provider_message(
+    error: &mobilepay_client::Error,
+    lang: Lang,
+) -> (axum::http::StatusCode, &'static str, String) {
     use axum::http::StatusCode;
     use mobilepay_client::Error as E;
-    tracing::warn!(%error, "MOBILE-PAY call from the console failed");
     match error {
         E::InsufficientFunds => (
             StatusCode::UNPROCESSABLE_ENTITY,

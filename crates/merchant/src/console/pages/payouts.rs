@@ -19,7 +19,7 @@ use mobilepay_wire::api::LocalTransfer;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{alert, provider_failure};
+use super::{alert, provider_failure, refusal};
 use crate::AppState;
 use crate::console::auth::Operator;
 use crate::console::i18n::Lang;
@@ -330,20 +330,6 @@ pub async fn confirm(
             Ok(done)
         }
     }
-}
-
-/// The operator's message for a refusal code stored with a failed payout.
-fn refusal(code: &str, lang: Lang) -> String {
-    let error = match code {
-        "INSUFFICIENT_FUNDS" => mobilepay_client::Error::InsufficientFunds,
-        "RECIPIENT_NOT_FOUND" => mobilepay_client::Error::RecipientNotFound,
-        "TRANSACTION_DECLINED" => mobilepay_client::Error::TransactionDeclined,
-        other => mobilepay_client::Error::InvalidRequest {
-            error_code: other.to_owned(),
-            error_message: String::new(),
-        },
-    };
-    provider_failure(&error, lang).2
 }
 
 /// `GET /console/payouts/{id}`: what became of a payout.
