@@ -2,7 +2,8 @@
 //!
 //! - `demo`: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
 //! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
-//!   consumed by a Vite app, browser tests, end-to-end tests (axe-core included).
+//!   consumed by a Vite app, browser tests, end-to-end tests (axe-core and the Node shop
+//!   included).
 //! - `bench`: the widget's download size and how fast its QR code shows.
 //! - `bench-streams [--against nchan]`: event stream fan-out (memory per stream, publish →
 //!   delivery latency, CPU) side by side with nginx + nchan; `--ingest W`: webhooks per second.
