@@ -5,7 +5,8 @@
 //!
 //! Needs the widget built (`MOBILEPAY_WIDGET_DIR`), the npm consumer app built from its
 //! tarball (`MOBILEPAY_NPM_CONSUMER_DIR`) and axe-core (`MOBILEPAY_AXE_JS`) — all three set by
-//! `cargo xtask test` — and chromedriver.
+//! `cargo xtask test` — chromedriver, and Node.js with npm (the Node shop of
+//! `examples/node-shop/`, installed from its lock file by its test).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -23,6 +24,8 @@ mod a11y;
 mod console;
 #[path = "checkout/flaky.rs"]
 mod flaky;
+#[path = "checkout/node_shop.rs"]
+mod node_shop;
 #[path = "checkout/npm.rs"]
 mod npm;
 #[path = "checkout/pay.rs"]

@@ -2,10 +2,13 @@
 //!
 //! - `demo`: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
 //! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
-//!   consumed by a Vite app, browser tests, end-to-end tests (axe-core included).
+//!   consumed by a Vite app, browser tests, end-to-end tests (axe-core and the Node shop
+//!   included).
 //! - `bench`: the widget's download size and how fast its QR code shows.
 //! - `bench-streams [--against nchan]`: event stream fan-out (memory per stream, publish →
 //!   delivery latency, CPU) side by side with nginx + nchan; `--ingest W`: webhooks per second.
+//! - `bench-notify [--events N]… [--runs K]`: webhook events delivered per second by one
+//!   backend (release, SQLite) to a receiver on loopback.
 //! - `build-widget`: the widget alone, into `target/widget/`.
 //! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
 //! - `surface`: regenerates `custom-elements.json` and the surface section of docs/widget.md.
@@ -22,6 +25,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 mod bench;
+mod notify;
 mod npm;
 mod schemathesis;
 mod streams;
@@ -37,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(),
         Some("bench-streams") => streams::run_bench(&root(), &args[1..]),
         Some("bench") => bench::run(&root()),
+        Some("bench-notify") => notify::run_bench(&root(), &args[1..]),
         Some("surface") => surface::generate(&root()),
         Some("schemathesis") => schemathesis::gate(&root()),
         Some("fuzz-api") => {
@@ -68,7 +73,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|bench|bench-streams|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
+                "usage: cargo xtask <demo|test|bench|bench-streams|bench-notify|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
             );
             std::process::exit(2);
         }

@@ -905,7 +905,7 @@ impl Nginx {
 
 /// A PostgreSQL server of the bench's own, under `target/bench-streams/`, durable as in
 /// production (`fsync` on), stopped on drop.
-struct Postgres {
+pub(crate) struct Postgres {
     dir: PathBuf,
     bin: PathBuf,
     port: u16,
@@ -914,7 +914,7 @@ struct Postgres {
 }
 
 impl Postgres {
-    fn start(work: &Path) -> anyhow::Result<Postgres> {
+    pub(crate) fn start(work: &Path) -> anyhow::Result<Postgres> {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .context("PostgreSQL's server: `apt-get install postgresql`")?
             .filter_map(Result::ok)
@@ -977,7 +977,7 @@ impl Postgres {
     }
 
     /// A new, empty database's URL.
-    fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
+    pub(crate) fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
         let host = self.dir.display().to_string();
         let port = self.port.to_string();
         self.tool(
