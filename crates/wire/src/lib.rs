@@ -10,12 +10,59 @@
 //! Architecture invariant: this crate depends on serde alone, does no I/O and builds for wasm32.
 //! It describes the wire format; domain types (validated amounts, phones…) live in the servers.
 
+/// Writes, from one list of an enum's wire names, its `as_str`, its `ALL` and a `FromStr` that
+/// fails on any other name ([`UnknownName`]): the one place a status is read from a string,
+/// whether it comes from JSON, a database column or a query string. The names are serde's too
+/// (each module's tests check that both agree).
+macro_rules! wire_names {
+    ($enum:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $enum {
+            /// Every value, in the order of the list.
+            pub const ALL: &'static [$enum] = &[$($enum::$variant),+];
+
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $name),+
+                }
+            }
+        }
+
+        impl core::str::FromStr for $enum {
+            type Err = $crate::UnknownName;
+
+            fn from_str(name: &str) -> Result<Self, Self::Err> {
+                match name {
+                    $($name => Ok($enum::$variant),)+
+                    _ => Err($crate::UnknownName { of: stringify!($enum) }),
+                }
+            }
+        }
+    };
+}
+
 pub mod api;
 pub mod checkout;
 pub mod merchant;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};
+
+/// A string that is not one of an enum's wire names: what reading a status fails with. It
+/// never falls back to a default: an unknown status is an error where it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownName {
+    /// The enum's name (`SessionStatus`).
+    pub of: &'static str,
+}
+
+impl core::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "not a {} name", self.of)
+    }
+}
+
+impl std::error::Error for UnknownName {}
 
 /// The error body of every server of the product: `{"error_code": "…", "error_message": "…"}`.
 ///
