@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement, ShadowRoot};
 
-use crate::State;
+use crate::state::State;
 
 /// Styles the shadow root with a constructed stylesheet: no `<style>` element and no `style`
 /// attribute, so a `style-src` without `'unsafe-inline'` does not block it.
