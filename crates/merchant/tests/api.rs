@@ -693,6 +693,28 @@ async fn a_payment_with_an_unreadable_expiry_is_a_provider_error() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_status_no_version_knows_in_the_database_is_an_error_never_awaiting_payment() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    sqlx::query("UPDATE sessions SET status = 'refunded' WHERE id = $1")
+        .bind(&session.session_id)
+        .execute(&app.state.sessions.db.pool)
+        .await
+        .expect("updated");
+
+    let response = app.get(&session.status_url).await;
+
+    assert_error(
+        response,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+    )
+    .await;
+    let response = app.get(&format!("{}/metrics", app.address)).await;
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
+}
+
+#[tokio::test]
 async fn the_status_url_answers_the_current_status() {
     let app = spawn_app().await;
     let session = app.new_session().await;

@@ -38,6 +38,15 @@ macro_rules! wire_names {
                 }
             }
         }
+
+        /// For columns read as a `String` (sqlx's `#[sqlx(try_from = "String")]`).
+        impl TryFrom<String> for $enum {
+            type Error = $crate::UnknownName;
+
+            fn try_from(name: String) -> Result<Self, Self::Error> {
+                name.parse()
+            }
+        }
     };
 }
 
@@ -98,6 +107,41 @@ pub fn format_amount(amount: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::format_amount;
+
+    /// Every value of `all` reads back from its `as_str`, which is its serde name, and a
+    /// name of no value is an error.
+    fn names_agree<T>(all: &[T], as_str: fn(T) -> &'static str)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + serde::Serialize + std::str::FromStr,
+        T::Err: std::fmt::Debug,
+    {
+        for &value in all {
+            let name = as_str(value);
+            assert_eq!(name.parse::<T>().ok(), Some(value), "{name}");
+            let json = serde_json::to_value(value).expect("serializes");
+            assert_eq!(json, serde_json::Value::from(name));
+        }
+        for unknown in ["", "unknown", "PENDING", "paid "] {
+            assert!(unknown.parse::<T>().is_err(), "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn every_status_has_one_name_for_serde_strings_and_databases_and_no_other() {
+        use crate::{
+            api::DeliveryStatus, api::PaymentStatus, checkout::SessionStatus, merchant::*,
+        };
+        names_agree(SessionStatus::ALL, SessionStatus::as_str);
+        names_agree(PaymentStatus::ALL, PaymentStatus::as_str);
+        names_agree(CheckoutStatus::ALL, CheckoutStatus::as_str);
+        names_agree(RefundStatus::ALL, RefundStatus::as_str);
+        names_agree(DeliveryStatus::ALL, DeliveryStatus::as_str);
+        assert_eq!(
+            String::from("canceled").try_into(),
+            Ok(CheckoutStatus::Canceled)
+        );
+        assert_eq!(RefundStatus::parse("refunded"), None);
+    }
 
     #[test]
     fn amounts_are_grouped_by_thousands_with_narrow_no_break_spaces() {
