@@ -10,20 +10,12 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use mobilepay_wire::checkout::SessionStatus;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{EventSource, MessageEvent, Request, RequestInit, Response};
 
-/// Why the widget could not show a session: the backend's `error_code`, or one of the widget's
-/// own codes below. The shopper reads a localized message chosen by it.
-pub type ErrorCode = String;
-
-/// The backend could not be reached (offline, DNS, CORS, blocked).
-pub const NETWORK_ERROR: &str = "NETWORK_ERROR";
-/// The backend answered something that is not the documented JSON.
-pub const INVALID_RESPONSE: &str = "INVALID_RESPONSE";
+use crate::state::{ErrorCode, Failure, INVALID_RESPONSE, NETWORK_ERROR, Session, Update};
 
 /// The page's origin: the default endpoint.
 pub fn page_origin() -> Result<String, JsValue> {
@@ -44,39 +36,6 @@ pub fn resolve(endpoint: &str) -> Result<String, JsValue> {
     Ok(url.href().trim_end_matches('/').to_owned())
 }
 
-/// What the widget needs of a checkout session (`mobilepay_wire::checkout::CheckoutSession`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    pub session_id: String,
-    pub payment_id: String,
-    /// Whole FCFA, decided by the merchant's server.
-    pub amount: u64,
-    pub description: String,
-    /// What the QR code encodes, and the link that opens the wallet app.
-    pub qr_payload: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    pub events_url: String,
-    pub status_url: String,
-    /// Where it stood when the backend answered.
-    pub update: Update,
-}
-
-/// A status of a session (`mobilepay_wire::checkout::StatusEvent`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Update {
-    pub status: SessionStatus,
-    pub payment_id: String,
-    pub failure: Option<Failure>,
-}
-
-/// Why a payment failed, as MOBILE-PAY reported it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub error_code: String,
-    pub error_message: String,
-}
-
 fn field(object: &JsValue, name: &str) -> JsValue {
     js_sys::Reflect::get(object, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
@@ -85,46 +44,39 @@ fn text(object: &JsValue, name: &str) -> Option<String> {
     field(object, name).as_string()
 }
 
-impl Session {
-    fn read(json: &JsValue) -> Option<Session> {
-        let amount = field(json, "amount").as_f64()?;
-        // Whole FCFA only; JSON numbers are exact up to 2^53.
-        if !(0.0..=9_007_199_254_740_991.0).contains(&amount) || amount.fract() != 0.0 {
-            return None;
-        }
-        Some(Session {
-            session_id: text(json, "session_id")?,
-            payment_id: text(json, "payment_id")?,
-            amount: amount as u64,
-            description: text(json, "description")?,
-            qr_payload: text(json, "qr_payload")?,
-            expires_at: text(json, "expires_at")?,
-            events_url: text(json, "events_url")?,
-            status_url: text(json, "status_url")?,
-            update: Update::read(json)?,
-        })
+/// A session from the JSON of `mobilepay_wire::checkout::CheckoutSession`.
+fn read_session(json: &JsValue) -> Option<Session> {
+    let amount = field(json, "amount").as_f64()?;
+    // Whole FCFA only; JSON numbers are exact up to 2^53.
+    if !(0.0..=9_007_199_254_740_991.0).contains(&amount) || amount.fract() != 0.0 {
+        return None;
     }
+    Some(Session {
+        session_id: text(json, "session_id")?,
+        payment_id: text(json, "payment_id")?,
+        amount: amount as u64,
+        description: text(json, "description")?,
+        qr_payload: text(json, "qr_payload")?,
+        expires_at: js_sys::Date::parse(&text(json, "expires_at")?),
+        events_url: text(json, "events_url")?,
+        status_url: text(json, "status_url")?,
+        update: read_update(json)?,
+    })
 }
 
-impl Update {
-    fn read(json: &JsValue) -> Option<Update> {
-        let status = match text(json, "status")?.as_str() {
-            "awaiting_payment" => SessionStatus::AwaitingPayment,
-            "paid" => SessionStatus::Paid,
-            "failed" => SessionStatus::Failed,
-            "expired" => SessionStatus::Expired,
-            _ => return None,
-        };
-        let failure = field(json, "failure");
-        Some(Update {
-            status,
-            payment_id: text(json, "payment_id")?,
-            failure: text(&failure, "error_code").map(|error_code| Failure {
-                error_code,
-                error_message: text(&failure, "error_message").unwrap_or_default(),
-            }),
-        })
-    }
+/// A status from the JSON of `mobilepay_wire::checkout::StatusEvent`; an unknown status is no
+/// status.
+fn read_update(json: &JsValue) -> Option<Update> {
+    let status = text(json, "status")?.parse().ok()?;
+    let failure = field(json, "failure");
+    Some(Update {
+        status,
+        payment_id: text(json, "payment_id")?,
+        failure: text(&failure, "error_code").map(|error_code| Failure {
+            error_code,
+            error_message: text(&failure, "error_message").unwrap_or_default(),
+        }),
+    })
 }
 
 /// A session and the server's clock when it answered (ms since the epoch, from the `Date`
@@ -167,7 +119,7 @@ pub async fn create_session(
         .flatten()
         .map(|date| js_sys::Date::parse(&date))
         .filter(|ms| ms.is_finite());
-    let session = answer(&response, json, Session::read)?;
+    let session = answer(&response, json, read_session)?;
     Ok(Created {
         session,
         server_now,
@@ -177,7 +129,7 @@ pub async fn create_session(
 /// `GET {status_url}`: the session's current status.
 pub async fn status(url: &str) -> Result<Update, ErrorCode> {
     let (response, json) = call(url, None).await?;
-    answer(&response, json, Update::read)
+    answer(&response, json, read_update)
 }
 
 /// The documented JSON of a success, read by `read`, or the `error_code` of an error body.
@@ -286,7 +238,7 @@ impl EventStream {
                 .data()
                 .as_string()
                 .and_then(|data| js_sys::JSON::parse(&data).ok())
-                .and_then(|json| Update::read(&json));
+                .and_then(|json| read_update(&json));
             if let Some(parsed) = parsed {
                 on_status(parsed);
             }

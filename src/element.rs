@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{CustomEvent, CustomEventInit, HtmlElement, ShadowRoot};
 
-use crate::State;
+use crate::state::State;
 
 /// Styles the shadow root with a constructed stylesheet: no `<style>` element and no `style`
 /// attribute, so a `style-src` without `'unsafe-inline'` does not block it.
@@ -46,12 +46,24 @@ pub fn reflect(host: HtmlElement, state: RwSignal<State>, order_id: String) {
         if previous != Some(name) {
             let detail = detail(&current, &order_id);
             dispatch(&host, "mobilepay:statuschange", &detail);
-            if matches!(name, "paid" | "failed" | "expired" | "error") {
-                dispatch(&host, &["mobilepay:", name].concat(), &detail);
+            if let Some(event) = event_of(name) {
+                dispatch(&host, event, &detail);
             }
         }
         name
     });
+}
+
+/// The event of a status besides `mobilepay:statuschange`, each name written whole so that
+/// `xtask/src/surface.rs` checks them against the documented surface.
+fn event_of(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "paid" => "mobilepay:paid",
+        "failed" => "mobilepay:failed",
+        "expired" => "mobilepay:expired",
+        "error" => "mobilepay:error",
+        _ => return None,
+    })
 }
 
 fn detail(state: &State, order_id: &str) -> JsValue {

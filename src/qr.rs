@@ -1,14 +1,14 @@
-//! The QR code as inline SVG: one `<path>` of the dark modules (runs of a row merged), which is
-//! smaller than a QR crate's own SVG renderer and needs no `innerHTML`.
+//! The QR code as the data of one SVG `<path>` of its dark modules (runs of a row merged),
+//! which is smaller than a QR crate's own SVG renderer and needs no `innerHTML`. Native: the
+//! DOM layer (`view`) puts the path into an `<svg>`; nothing here knows a browser.
 //!
 //! The encoder is `qrcodegen` rather than the `qrcode` crate the design first named: with the
 //! same emitter it is ~7 KB (brotli) smaller in the wasm (measured: see docs/widget.md), and it
 //! encodes the same standard QR codes (level M here, as `qrcode`'s default).
 
 use qrcodegen::{QrCode, QrCodeEcc};
-use web_sys::Element;
 
-use crate::view::{Dom, Kid};
+use crate::clock::push_number;
 
 /// The quiet zone the QR specification asks for around the code, in modules.
 const QUIET: usize = 4;
@@ -48,40 +48,6 @@ pub fn path(payload: &str) -> Option<(String, usize)> {
         }
     }
     Some((d, width + 2 * QUIET))
-}
-
-/// Appends `n` in decimal. By hand rather than `format!`: the wasm then needs none of
-/// `core::fmt`'s integer formatting for it.
-pub fn push_number(out: &mut String, n: usize) {
-    if n >= 10 {
-        push_number(out, n / 10);
-    }
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
-/// The QR code of `payload` as an `<svg>`, labelled for screen readers with `label`.
-pub(crate) fn svg(dom: &Dom, payload: &str, label: &str) -> Element {
-    let (d, size) = path(payload).unwrap_or_default();
-    let mut view_box = String::from("0 0 ");
-    push_number(&mut view_box, size);
-    view_box.push(' ');
-    push_number(&mut view_box, size);
-    let background = dom.svg(
-        "rect",
-        &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
-        &[],
-    );
-    let modules = dom.svg("path", &[("d", &d), ("fill", "#000")], &[]);
-    dom.svg(
-        "svg",
-        &[
-            ("viewBox", &view_box),
-            ("role", "img"),
-            ("aria-label", label),
-            ("shape-rendering", "crispEdges"),
-        ],
-        &[Kid::Node(&background), Kid::Node(&modules)],
-    )
 }
 
 #[cfg(test)]

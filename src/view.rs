@@ -1,4 +1,8 @@
-//! The widget's DOM, drawn from the `Checkout` component's signals with web-sys.
+//! The widget's DOM, drawn with web-sys from a [`Frame`]: the state, the link, the server's time
+//! and the copy button's outcome. A leaf: it imports the core (`state`, `clock`, `qr`, `i18n`)
+//! and nothing of the component; it reads the model and never changes it, holds no clock (the
+//! component ticks `now`) and routes no click (buttons carry their [`Action`] in `data-action`,
+//! which the component reads).
 //!
 //! Why not `view!`: as a typed tachys view (an `Either` per state, each element a type of its
 //! own with its own build, rebuild, mount and drop code) the same DOM made the download 7.3 KB
@@ -9,37 +13,37 @@
 //! (so focus stays put and the live region never repeats itself). The component keeps Leptos
 //! for what it does well: signals, effects, ownership, mounting.
 
-use leptos::prelude::{IntervalHandle, RwSignal, Set, set_interval_with_handle};
 use mobilepay_wire::checkout::SessionStatus;
 use web_sys::{Document, Element, Node};
 
-use crate::api::Session;
+use crate::clock::{countdown, push_number};
 use crate::i18n::Texts;
-use crate::{Link, State, countdown, qr};
+use crate::qr;
+use crate::state::{Action, Link, Session, State, opens_an_app};
 
 const SVG: &str = "http://www.w3.org/2000/svg";
 
 /// A child of an element being built: a text, or a node built before.
-pub(crate) enum Kid<'a> {
+enum Kid<'a> {
     Text(&'a str),
     Node(&'a Element),
 }
 
 /// Builds elements in one document.
-pub(crate) struct Dom(Document);
+struct Dom(Document);
 
 impl Dom {
-    pub(crate) fn of(node: &Node) -> Option<Dom> {
+    fn of(node: &Node) -> Option<Dom> {
         node.owner_document().map(Dom)
     }
 
     /// `<tag attributes…>kids…</tag>`.
-    pub(crate) fn el(&self, tag: &str, attributes: &[(&str, &str)], kids: &[Kid]) -> Element {
+    fn el(&self, tag: &str, attributes: &[(&str, &str)], kids: &[Kid]) -> Element {
         self.build(self.0.create_element(tag), attributes, kids)
     }
 
     /// An SVG element.
-    pub(crate) fn svg(&self, tag: &str, attributes: &[(&str, &str)], kids: &[Kid]) -> Element {
+    fn svg(&self, tag: &str, attributes: &[(&str, &str)], kids: &[Kid]) -> Element {
         self.build(self.0.create_element_ns(Some(SVG), tag), attributes, kids)
     }
 
@@ -84,7 +88,7 @@ fn set_text(element: &Element, text: &str) {
 
 /// What is updated in place while a payment is awaited.
 struct Awaiting {
-    /// `expires_at`, in ms since the epoch.
+    /// `expires_at`, in ms since the epoch by the server's clock.
     expires_at: f64,
     copy: Element,
     notice: Element,
@@ -92,8 +96,6 @@ struct Awaiting {
     link: Element,
     /// Whether the connection line says "reconnecting", once drawn.
     reconnecting: Option<bool>,
-    /// Ticks `now` every second for the countdown.
-    ticker: Option<IntervalHandle>,
 }
 
 /// Draws the widget into its root `<div>`: the region of the current state, then the live
@@ -143,9 +145,8 @@ impl Painter {
         })
     }
 
-    /// Draws `frame`; `now` is the signal the countdown's ticker sets while a payment is
-    /// awaited.
-    pub(crate) fn paint(&mut self, frame: &Frame, now: RwSignal<f64>) {
+    /// Draws `frame`: the state's region afresh only when the state changed, the rest in place.
+    pub(crate) fn paint(&mut self, frame: &Frame) {
         let texts = self.texts;
         let busy = if matches!(frame.state, State::Loading) {
             "true"
@@ -154,11 +155,10 @@ impl Painter {
         };
         let _ = self.root.set_attribute("aria-busy", busy);
         if self.drawn.as_ref() != Some(frame.state) {
-            self.stop();
             for node in self.region.drain(..) {
                 node.remove();
             }
-            self.region = self.region_of(frame.state, now);
+            (self.region, self.awaiting) = self.region_of(frame.state);
             for node in &self.region {
                 let _ = self.root.insert_before(node, Some(&self.live));
             }
@@ -182,7 +182,7 @@ impl Painter {
                     ""
                 },
             );
-            set_text(&awaiting.time, &countdown(awaiting.expires_at - frame.now));
+            set_text(&awaiting.time, &countdown(awaiting.expires_at, frame.now));
             let reconnecting = frame.link == Link::Reconnecting;
             if awaiting.reconnecting != Some(reconnecting) {
                 awaiting.reconnecting = Some(reconnecting);
@@ -195,34 +195,38 @@ impl Painter {
                 }
             }
         }
-        set_text(&self.live, &announcement(texts, frame.state, frame.link));
+        set_text(&self.live, &texts.announcement(frame.state, frame.link));
     }
 
-    /// Stops the countdown's ticker, if it runs.
-    fn stop(&mut self) {
-        if let Some(ticker) = self.awaiting.take().and_then(|a| a.ticker) {
-            ticker.clear();
-        }
-    }
-
-    /// The top-level elements that show `state`.
-    fn region_of(&mut self, state: &State, now: RwSignal<f64>) -> Vec<Element> {
+    /// The top-level elements that show `state`, and what of them is updated in place while a
+    /// payment is awaited.
+    fn region_of(&self, state: &State) -> (Vec<Element>, Option<Awaiting>) {
         let (dom, texts) = (&self.dom, self.texts);
         let retry = |label| {
             dom.el(
                 "button",
-                &[("type", "button"), ("part", "button retry")],
+                &[
+                    ("type", "button"),
+                    ("part", "button retry"),
+                    ("data-action", Action::Retry.as_str()),
+                ],
                 &[Kid::Text(label)],
             )
         };
         let p = |class, text| dom.el("p", &[("class", class)], &[Kid::Text(text)]);
         match state {
-            State::Loading => vec![dom.el(
-                "p",
-                &[("class", "muted")],
-                &[Kid::Node(&dom.spinner()), Kid::Text(texts.loading)],
-            )],
-            State::Error(code) => vec![p("error", texts.error(code)), retry(texts.retry)],
+            State::Loading => (
+                vec![dom.el(
+                    "p",
+                    &[("class", "muted")],
+                    &[Kid::Node(&dom.spinner()), Kid::Text(texts.loading)],
+                )],
+                None,
+            ),
+            State::Error(code) => (
+                vec![p("error", texts.error(code)), retry(texts.retry)],
+                None,
+            ),
             State::Session {
                 session,
                 status,
@@ -243,9 +247,9 @@ impl Painter {
                 ];
                 match status {
                     SessionStatus::AwaitingPayment => {
-                        let (elements, awaiting) = awaiting(dom, texts, session, &amount, now);
+                        let (elements, awaiting) = awaiting(dom, texts, session, &amount);
                         region.extend(elements);
-                        self.awaiting = Some(awaiting);
+                        return (region, Some(awaiting));
                     }
                     SessionStatus::Paid => region.push(p("final paid", texts.paid)),
                     SessionStatus::Failed => region.extend([
@@ -260,7 +264,7 @@ impl Painter {
                         region.extend([p("final expired", texts.expired), retry(texts.new_code)]);
                     }
                 }
-                region
+                (region, None)
             }
         }
     }
@@ -274,10 +278,9 @@ fn awaiting(
     texts: &'static Texts,
     session: &Session,
     amount: &str,
-    now: RwSignal<f64>,
 ) -> (Vec<Element>, Awaiting) {
     let pay = dom.el("div", &[("class", "pay")], &[]);
-    if let Some(href) = crate::app_link(&session.qr_payload) {
+    if let Some(href) = app_link(&session.qr_payload) {
         let open = dom.el(
             "a",
             &[
@@ -293,7 +296,7 @@ fn awaiting(
     let qr = dom.el(
         "div",
         &[("class", "qr"), ("part", "qr")],
-        &[Kid::Node(&qr::svg(dom, &session.qr_payload, &label))],
+        &[Kid::Node(&qr_svg(dom, &session.qr_payload, &label))],
     );
     for kid in [
         qr,
@@ -325,6 +328,7 @@ fn awaiting(
             ("type", "button"),
             ("class", "copy"),
             ("part", "button copy"),
+            ("data-action", Action::Copy.as_str()),
         ],
         &[],
     );
@@ -340,49 +344,46 @@ fn awaiting(
         ],
     );
     let link = dom.el("p", &[("class", "muted link")], &[]);
-    let ticker = set_interval_with_handle(
-        move || now.set(js_sys::Date::now()),
-        std::time::Duration::from_secs(1),
-    )
-    .ok();
     let awaiting = Awaiting {
-        expires_at: js_sys::Date::parse(&session.expires_at),
+        expires_at: session.expires_at,
         copy: copy.clone(),
         notice: notice.clone(),
         time,
         link: link.clone(),
         reconnecting: None,
-        ticker,
     };
     (vec![pay, code, copy, notice, countdown, link], awaiting)
 }
 
-impl Drop for Painter {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// The QR code of `payload` as an `<svg>` of one path ([`qr::path`]), labelled for screen
+/// readers with `label`.
+fn qr_svg(dom: &Dom, payload: &str, label: &str) -> Element {
+    let (d, size) = qr::path(payload).unwrap_or_default();
+    let mut view_box = String::from("0 0 ");
+    push_number(&mut view_box, size);
+    view_box.push(' ');
+    push_number(&mut view_box, size);
+    let background = dom.svg(
+        "rect",
+        &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
+        &[],
+    );
+    let modules = dom.svg("path", &[("d", &d), ("fill", "#000")], &[]);
+    dom.svg(
+        "svg",
+        &[
+            ("viewBox", &view_box),
+            ("role", "img"),
+            ("aria-label", label),
+            ("shape-rendering", "crispEdges"),
+        ],
+        &[Kid::Node(&background), Kid::Node(&modules)],
+    )
 }
 
-/// What the live region says: every change of status, and a lost connection, is read out.
-fn announcement(texts: &'static Texts, state: &State, link: Link) -> String {
-    match state {
-        State::Loading => texts.loading.to_owned(),
-        State::Error(code) => texts.error(code).to_owned(),
-        State::Session {
-            status, failure, ..
-        } => match status {
-            SessionStatus::AwaitingPayment if link == Link::Reconnecting => {
-                texts.reconnecting.to_owned()
-            }
-            SessionStatus::AwaitingPayment => texts.awaiting.to_owned(),
-            SessionStatus::Paid => texts.paid.to_owned(),
-            SessionStatus::Failed => [
-                texts.failed,
-                ". ",
-                texts.failure_reason(failure.as_ref().map(|f| f.error_code.as_str())),
-            ]
-            .concat(),
-            SessionStatus::Expired => texts.expired.to_owned(),
-        },
-    }
+/// The payment's link for the "open the app" button, as the browser normalizes it, unless its
+/// scheme would run script or data in the page ([`opens_an_app`]).
+fn app_link(payload: &str) -> Option<String> {
+    let url = web_sys::Url::new(payload).ok()?;
+    opens_an_app(&url.protocol().to_ascii_lowercase()).then(|| url.href())
 }

@@ -56,26 +56,15 @@ impl Stack {
         merchant_addr: &str,
         widget_dir: Option<PathBuf>,
     ) -> anyhow::Result<Stack> {
-        Stack::start_with(sandbox_addr, merchant_addr, widget_dir, None).await
-    }
-
-    /// [`Stack::start`], keeping both databases in `data_dir` when given (the demo's, so that a
-    /// restart loses nothing).
-    pub async fn start_with(
-        sandbox_addr: &str,
-        merchant_addr: &str,
-        widget_dir: Option<PathBuf>,
-        data_dir: Option<PathBuf>,
-    ) -> anyhow::Result<Stack> {
         let options = Options {
             widget_dir,
-            data_dir,
             ..Options::default()
         };
         Stack::start_with_options(sandbox_addr, merchant_addr, options).await
     }
 
-    /// [`Stack::start_with`] with every [`Options`] the tests vary.
+    /// [`Stack::start`] with every [`Options`] the demo and the tests vary (the demo keeps
+    /// both databases in `data_dir`, so that a restart loses nothing).
     pub async fn start_with_options(
         sandbox_addr: &str,
         merchant_addr: &str,

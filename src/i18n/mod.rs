@@ -7,6 +7,10 @@
 mod en;
 mod fr;
 
+use mobilepay_wire::checkout::SessionStatus;
+
+use crate::state::{Link, State};
+
 /// Every language the widget speaks, the default first.
 pub static LANGUAGES: &[&Texts] = &[&fr::TEXTS, &en::TEXTS];
 
@@ -29,13 +33,12 @@ impl PartialEq for Locale {
 impl Eq for Locale {}
 
 impl Locale {
-    /// From the `locale` attribute; otherwise from the browser's language; French when neither
-    /// is a language we have. An unknown value never breaks the widget.
-    pub fn choose(attribute: Option<&str>) -> Locale {
-        let browser = || web_sys::window().and_then(|w| w.navigator().language());
+    /// From the `locale` attribute; otherwise from the browser's language (`navigator.language`);
+    /// French when neither is a language we have. An unknown value never breaks the widget.
+    pub fn choose(attribute: Option<&str>, browser: Option<&str>) -> Locale {
         attribute
             .and_then(Locale::parse)
-            .or_else(|| browser().as_deref().and_then(Locale::parse))
+            .or_else(|| browser.and_then(Locale::parse))
             .unwrap_or_default()
     }
 
@@ -124,6 +127,33 @@ impl Texts {
     }
 }
 
+impl Texts {
+    /// What the live region says for `state`: every change of status, and a lost connection,
+    /// is read out.
+    pub fn announcement(&self, state: &State, link: Link) -> String {
+        match state {
+            State::Loading => self.loading.to_owned(),
+            State::Error(code) => self.error(code).to_owned(),
+            State::Session {
+                status, failure, ..
+            } => match status {
+                SessionStatus::AwaitingPayment if link == Link::Reconnecting => {
+                    self.reconnecting.to_owned()
+                }
+                SessionStatus::AwaitingPayment => self.awaiting.to_owned(),
+                SessionStatus::Paid => self.paid.to_owned(),
+                SessionStatus::Failed => [
+                    self.failed,
+                    ". ",
+                    self.failure_reason(failure.as_ref().map(|f| f.error_code.as_str())),
+                ]
+                .concat(),
+                SessionStatus::Expired => self.expired.to_owned(),
+            },
+        }
+    }
+}
+
 fn lookup(table: &[(&str, &'static str)], code: Option<&str>) -> Option<&'static str> {
     let code = code?;
     table
@@ -144,6 +174,71 @@ mod tests {
         assert_eq!(Locale::parse("wo"), None);
         assert_eq!(Locale::parse(""), None);
         assert_eq!(Locale::default().tag(), "fr");
+    }
+
+    #[test]
+    fn the_attribute_wins_over_the_browsers_language_and_french_is_the_fallback() {
+        assert_eq!(Locale::choose(Some("en"), Some("fr-FR")).tag(), "en");
+        assert_eq!(Locale::choose(Some("wo"), Some("en-US")).tag(), "en");
+        assert_eq!(Locale::choose(None, Some("en-GB")).tag(), "en");
+        assert_eq!(Locale::choose(None, Some("de")).tag(), "fr");
+        assert_eq!(Locale::choose(None, None).tag(), "fr");
+    }
+
+    #[test]
+    fn the_live_region_reads_out_each_status_and_a_lost_connection() {
+        use crate::state::{ErrorCode, Failure};
+        let en = Locale::parse("en").expect("en").texts();
+        let session = |status: SessionStatus, failure: Option<Failure>| State::Session {
+            session: std::sync::Arc::new(crate::state::Session {
+                session_id: "cs_1".into(),
+                payment_id: "PAY1".into(),
+                amount: 5,
+                description: "d".into(),
+                qr_payload: "https://x.test/p".into(),
+                expires_at: 0.0,
+                events_url: String::new(),
+                status_url: String::new(),
+                update: crate::state::Update {
+                    status,
+                    payment_id: "PAY1".into(),
+                    failure: None,
+                },
+            }),
+            status,
+            failure,
+        };
+        let awaiting = session(SessionStatus::AwaitingPayment, None);
+        assert_eq!(en.announcement(&awaiting, Link::Streaming), en.awaiting);
+        assert_eq!(en.announcement(&awaiting, Link::Polling), en.awaiting);
+        assert_eq!(
+            en.announcement(&awaiting, Link::Reconnecting),
+            en.reconnecting
+        );
+        let paid = session(SessionStatus::Paid, None);
+        assert_eq!(en.announcement(&paid, Link::Reconnecting), en.paid);
+        let failed = session(
+            SessionStatus::Failed,
+            Some(Failure {
+                error_code: "INSUFFICIENT_FUNDS".into(),
+                error_message: "Solde insuffisant".into(),
+            }),
+        );
+        assert_eq!(
+            en.announcement(&failed, Link::Streaming),
+            "The payment failed. Insufficient funds"
+        );
+        let expired = session(SessionStatus::Expired, None);
+        assert_eq!(en.announcement(&expired, Link::Streaming), en.expired);
+        let code: ErrorCode = "ORDER_NOT_FOUND".into();
+        assert_eq!(
+            en.announcement(&State::Error(code), Link::Streaming),
+            "This order cannot be found."
+        );
+        assert_eq!(
+            en.announcement(&State::Loading, Link::Streaming),
+            en.loading
+        );
     }
 
     #[test]

@@ -704,6 +704,24 @@ mod tests {
     }
 
     #[test]
+    fn the_widget_dispatches_exactly_the_events_the_surface_lists() {
+        let element = read("src/element.rs");
+        let dispatched: BTreeSet<&str> = element
+            .split("\"mobilepay:")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+            .collect();
+        let wanted: BTreeSet<&str> = EVENTS
+            .iter()
+            .map(|e| e.name.trim_start_matches("mobilepay:"))
+            .collect();
+        assert_eq!(
+            dispatched, wanted,
+            "the events src/element.rs dispatches and the surface"
+        );
+    }
+
+    #[test]
     fn the_js_shell_dispatches_and_observes_what_the_surface_lists() {
         let index = read("www/index.js");
         for event in EVENTS {

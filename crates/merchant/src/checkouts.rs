@@ -213,7 +213,8 @@ type Row = (
     i64,
 );
 
-fn from_row(row: Row) -> Checkout {
+/// A checkout read back; an unknown status in the table is a decoding error, never a status.
+fn from_row(row: Row) -> Result<Checkout, sqlx::Error> {
     let (
         id,
         status,
@@ -227,9 +228,11 @@ fn from_row(row: Row) -> Checkout {
         payer,
         refunded,
     ) = row;
-    Checkout {
+    Ok(Checkout {
         id,
-        status: CheckoutStatus::parse(&status).unwrap_or(CheckoutStatus::Open),
+        status: status
+            .parse::<CheckoutStatus>()
+            .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?,
         amount: u64::try_from(amount).unwrap_or_default(),
         description,
         reference,
@@ -239,7 +242,7 @@ fn from_row(row: Row) -> Checkout {
         return_url,
         payer,
         refunded: u64::try_from(refunded).unwrap_or_default(),
-    }
+    })
 }
 
 /// The checkouts' store.
@@ -347,7 +350,7 @@ impl Checkouts {
                 .bind(&new.reference)
                 .fetch_optional(&self.db.pool)
                 .await?;
-            if let Some(existing) = open.map(from_row) {
+            if let Some(existing) = open.map(from_row).transpose()? {
                 return if existing.amount == new.amount {
                     Ok(Created::Existing(existing))
                 } else {
@@ -376,7 +379,7 @@ impl Checkouts {
             .bind(id)
             .fetch_optional(&self.db.pool)
             .await?;
-        Ok(row.map(from_row))
+        row.map(from_row).transpose()
     }
 
     async fn by_id_in(
@@ -389,7 +392,7 @@ impl Checkouts {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(row.map(from_row))
+        row.map(from_row).transpose()
     }
 
     /// A page of checkouts, newest first, and the cursor of the next page if there is one.
@@ -449,7 +452,7 @@ impl Checkouts {
             .await?
             .into_iter()
             .map(from_row)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);
         let next = if more {
@@ -561,7 +564,7 @@ impl Checkouts {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await?;
-        Ok(row.map(from_row))
+        row.map(from_row).transpose()
     }
 
     /// Applies what MOBILE-PAY said of `session`'s payment, in `tx`: the session's status, the

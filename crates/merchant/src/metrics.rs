@@ -12,6 +12,7 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use mobilepay_wire::checkout::SessionStatus;
 
 use crate::db::Db;
 
@@ -54,12 +55,23 @@ pub async fn render(db: &Db) -> Result<String, sqlx::Error> {
         sqlx::query_as("SELECT status, COUNT(*) FROM sessions GROUP BY status")
             .fetch_all(&db.pool)
             .await?;
-    for status in ["awaiting_payment", "paid", "failed", "expired"] {
+    // Read with the wire's one `FromStr`: a status no version knows is an error, not a
+    // session left uncounted.
+    let counts = counts
+        .into_iter()
+        .map(|(status, n)| {
+            let status: SessionStatus = status
+                .parse()
+                .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?;
+            Ok((status, n))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    for &status in SessionStatus::ALL {
         let count = counts
             .iter()
-            .find(|(s, _)| s == status)
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
-        metrics::gauge!(SESSIONS, "status" => status).set(count as f64);
+        metrics::gauge!(SESSIONS, "status" => status.as_str()).set(count as f64);
     }
     Ok(handle().map(PrometheusHandle::render).unwrap_or_default())
 }

@@ -69,13 +69,10 @@ pub enum InsertError {
     Database(#[from] sqlx::Error),
 }
 
-fn parse_status(s: &str) -> SessionStatus {
-    match s {
-        "paid" => SessionStatus::Paid,
-        "failed" => SessionStatus::Failed,
-        "expired" => SessionStatus::Expired,
-        _ => SessionStatus::AwaitingPayment,
-    }
+/// A status column read back: an unknown value is a decoding error, never a status.
+fn parse_status(s: &str) -> Result<SessionStatus, sqlx::Error> {
+    s.parse()
+        .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))
 }
 
 fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
@@ -103,7 +100,7 @@ type SessionRow = (
     i64,
 );
 
-fn from_row(row: SessionRow) -> Session {
+fn from_row(row: SessionRow) -> Result<Session, sqlx::Error> {
     let (
         id,
         token,
@@ -118,11 +115,11 @@ fn from_row(row: SessionRow) -> Session {
         message,
         seq,
     ) = row;
-    Session {
+    Ok(Session {
         current: Versioned {
             seq,
             event: StatusEvent {
-                status: parse_status(&status),
+                status: parse_status(&status)?,
                 payment_id: payment_id.clone(),
                 failure: failure(code, message),
             },
@@ -135,7 +132,7 @@ fn from_row(row: SessionRow) -> Session {
         payment_id,
         qr_payload,
         expires_at,
-    }
+    })
 }
 
 impl Session {
@@ -146,7 +143,10 @@ impl Session {
     }
 
     /// Whether a shopper coming back to this checkout should be shown this session again rather
-    /// than a new payment: it can still be paid, or it was paid.
+    /// than a new payment: it can still be paid (awaiting its payment, before its expiry), or it
+    /// was paid. An `expired` session is final but not terminal — a payment made in time may
+    /// still make it `paid` (`SessionStatus::can_become`), which the checkout then shows — yet
+    /// the shopper is given a new code rather than one that can no longer be paid.
     pub fn resumable(&self, now: i64) -> bool {
         match self.current.event.status {
             SessionStatus::AwaitingPayment => now < self.expires_at,
@@ -234,7 +234,7 @@ impl Sessions {
             .bind(checkout_id)
             .fetch_optional(&self.db.pool)
             .await?;
-        self.fresh(row.map(from_row)).await
+        self.fresh(row.map(from_row).transpose()?).await
     }
 
     /// Stores a new session and its first status, `awaiting_payment` (sequence 1).
@@ -309,7 +309,7 @@ impl Sessions {
             .bind(value)
             .fetch_optional(&self.db.pool)
             .await?;
-        Ok(row.map(from_row))
+        row.map(from_row).transpose()
     }
 
     /// `session` with its expiry applied if due.
@@ -359,12 +359,16 @@ impl Sessions {
         failure: Option<Failure>,
         not_before: Option<i64>,
     ) -> Result<Option<Versioned>, sqlx::Error> {
-        debug_assert!(to.is_final());
-        let allowed_from = if to == SessionStatus::Paid {
-            "status IN ('awaiting_payment', 'expired')"
-        } else {
-            "status = 'awaiting_payment'"
-        };
+        // The statuses it may come from, by the one rule (`SessionStatus::can_become`): from
+        // `awaiting_payment`, and to `paid` from `expired` too.
+        let allowed_from = SessionStatus::ALL
+            .iter()
+            .filter(|from| from.can_become(to))
+            .map(|from| ["'", from.as_str(), "'"].concat())
+            .collect::<Vec<_>>()
+            .join(", ");
+        debug_assert!(!allowed_from.is_empty(), "nothing becomes {to:?}");
+        let allowed_from = format!("status IN ({allowed_from})");
         let (code, message) = match &failure {
             Some(f) => (Some(f.error_code.clone()), Some(f.error_message.clone())),
             None => (None, None),
@@ -467,17 +471,18 @@ impl Sessions {
         .bind(seq)
         .fetch_all(&self.db.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, status, code, message, payment_id)| Versioned {
-                seq,
-                event: StatusEvent {
-                    status: parse_status(&status),
-                    payment_id,
-                    failure: failure(code, message),
-                },
+        rows.into_iter()
+            .map(|(seq, status, code, message, payment_id)| {
+                Ok(Versioned {
+                    seq,
+                    event: StatusEvent {
+                        status: parse_status(&status)?,
+                        payment_id,
+                        failure: failure(code, message),
+                    },
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Ends every open event stream (at shutdown).

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 mod common;
-use common::TestPostgres;
+use common::{TestPostgres, eventually};
 
 /// How long a test waits for something that should happen at once before failing.
 const PROMPTLY: Duration = Duration::from_secs(5);
@@ -693,6 +693,28 @@ async fn a_payment_with_an_unreadable_expiry_is_a_provider_error() {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn a_status_no_version_knows_in_the_database_is_an_error_never_awaiting_payment() {
+    let app = spawn_app().await;
+    let session = app.new_session().await;
+    sqlx::query("UPDATE sessions SET status = 'refunded' WHERE id = $1")
+        .bind(&session.session_id)
+        .execute(&app.state.sessions.db.pool)
+        .await
+        .expect("updated");
+
+    let response = app.get(&session.status_url).await;
+
+    assert_error(
+        response,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_ERROR",
+    )
+    .await;
+    let response = app.get(&format!("{}/metrics", app.address)).await;
+    assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
+}
+
+#[tokio::test]
 async fn the_status_url_answers_the_current_status() {
     let app = spawn_app().await;
     let session = app.new_session().await;
@@ -1279,8 +1301,7 @@ async fn pay_at(sandbox: &str, payment_id: &str) {
 
 /// Waits until the sandbox has tried to deliver a webhook and found nobody listening.
 async fn until_a_delivery_found_nobody(sandbox: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), async || {
         let list: mobilepay_wire::api::WebhookDeliveryList = reqwest::Client::new()
             .get(format!("{sandbox}/sandbox/v1/webhook-deliveries"))
             .bearer_auth("sk_test_demo_merchant")
@@ -1295,15 +1316,11 @@ async fn until_a_delivery_found_nobody(sandbox: &str) {
             .iter()
             .flat_map(|d| &d.attempts)
             .any(|attempt| attempt.http_status.is_none());
-        if unreachable {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the sandbox never tried to deliver the webhook"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        unreachable
+            .then_some(())
+            .ok_or("the sandbox never tried to deliver the webhook")
+    })
+    .await;
 }
 
 async fn advance_sandbox_clock(sandbox: &str, seconds: u64) {
@@ -1424,22 +1441,17 @@ async fn an_instance_that_stops_gives_the_reconciliation_lease_up() {
     let (sandbox, _stop_sandbox) = start_sandbox("http://127.0.0.1:9/unused").await;
     let (state, stop, server) = start_merchant(listener, &sandbox, &url).await;
     // Its reconciler takes the lease at start.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), async || {
         let holder: String =
             sqlx::query_scalar("SELECT holder FROM leases WHERE name = 'reconcile'")
                 .fetch_one(&state.sessions.db.pool)
                 .await
                 .expect("the lease");
-        if holder == state.instance {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the lease was never taken"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        (holder == state.instance)
+            .then_some(())
+            .ok_or(format!("the lease was never taken: {holder} holds it"))
+    })
+    .await;
     let other = mobilepay_merchant::db::Db::connect(&url)
         .await
         .expect("another instance's database");

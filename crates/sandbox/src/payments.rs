@@ -31,19 +31,16 @@ pub struct Payment {
     pub merchant_id: String,
     pub amount: i64,
     pub description: String,
-    pub status: String,
+    /// Read with `PaymentStatus`'s one `FromStr`: an unknown value in the table is an error.
+    #[sqlx(try_from = "String")]
+    pub status: PaymentStatus,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
 impl Payment {
     pub fn status(&self) -> PaymentStatus {
-        match self.status.as_str() {
-            "received" => PaymentStatus::Received,
-            "failed" => PaymentStatus::Failed,
-            "expired" => PaymentStatus::Expired,
-            _ => PaymentStatus::Pending,
-        }
+        self.status
     }
 
     /// The wire shape; `public_url` is where the wallet page is served.
@@ -111,7 +108,7 @@ pub async fn create_qr(
         merchant_id: body.merchant_id,
         amount: i64::try_from(body.amount).map_err(|_| Error::Internal)?,
         description: description.to_owned(),
-        status: "pending".to_owned(),
+        status: PaymentStatus::Pending,
         created_at,
         expires_at: created_at + ttl,
     };
@@ -124,7 +121,7 @@ pub async fn create_qr(
     .bind(&payment.merchant_id)
     .bind(payment.amount)
     .bind(&payment.description)
-    .bind(&payment.status)
+    .bind(payment.status.as_str())
     .bind(payment.created_at)
     .bind(payment.expires_at)
     .execute(&state.db)
@@ -214,7 +211,7 @@ pub async fn settle(
     .await?;
     let event = match refusal {
         None => {
-            payment.status = "received".to_owned();
+            payment.status = PaymentStatus::Received;
             ledger::post(
                 &mut tx,
                 &payment.id,
@@ -229,16 +226,16 @@ pub async fn settle(
                 payment_id: payment.id.clone(),
                 amount: u64::try_from(payment.amount).unwrap_or_default(),
                 payer: payer.as_str().to_owned(),
-                status: "received".to_owned(),
+                status: PaymentStatus::Received.as_str().to_owned(),
             })
         }
         Some(refusal) => {
-            payment.status = "failed".to_owned();
+            payment.status = PaymentStatus::Failed;
             refusal.failed_event(&payment.id)
         }
     };
     sqlx::query("UPDATE payments SET status = ?, payer = ? WHERE id = ?")
-        .bind(&payment.status)
+        .bind(payment.status.as_str())
         .bind(payer.as_str())
         .bind(&payment.id)
         .execute(&mut *tx)
@@ -270,9 +267,10 @@ async fn load(
     let Some(mut payment) = payment else {
         return Ok(None);
     };
-    if payment.status == "pending" && at >= payment.expires_at {
-        payment.status = "expired".to_owned();
-        sqlx::query("UPDATE payments SET status = 'expired' WHERE id = ?")
+    if payment.status == PaymentStatus::Pending && at >= payment.expires_at {
+        payment.status = PaymentStatus::Expired;
+        sqlx::query("UPDATE payments SET status = ? WHERE id = ?")
+            .bind(PaymentStatus::Expired.as_str())
             .bind(payment_id)
             .execute(conn)
             .await?;

@@ -15,7 +15,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mobilepay_wire::api::{
-    DeliveryAttempt, WebhookDelivery, WebhookDeliveryList, WebhookEndpoint, WebhookEndpointConfig,
+    DeliveryAttempt, DeliveryStatus, WebhookDelivery, WebhookDeliveryList, WebhookEndpoint,
+    WebhookEndpointConfig,
 };
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
 use sqlx::SqliteConnection;
@@ -168,14 +169,14 @@ async fn attempt(state: &AppState, id: &str) -> Result<(), sqlx::Error> {
     };
     let attempts = attempts + 1;
     let (status, next) = if delivered {
-        ("delivered", None)
+        (DeliveryStatus::Delivered, None)
     } else if let Some(delay) = usize::try_from(attempts - 1)
         .ok()
         .and_then(|i| RETRY_SCHEDULE.get(i))
     {
-        ("pending", Some(at + jittered(*delay)))
+        (DeliveryStatus::Pending, Some(at + jittered(*delay)))
     } else {
-        ("failed", None)
+        (DeliveryStatus::Failed, None)
     };
     let mut tx = state.db.begin().await?;
     sqlx::query(
@@ -190,7 +191,7 @@ async fn attempt(state: &AppState, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE webhook_deliveries SET status = ?, attempt_count = ?, next_attempt_at = ?, url = ? WHERE id = ?",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(attempts)
     .bind(next)
     .bind(&url)
@@ -199,11 +200,13 @@ async fn attempt(state: &AppState, id: &str) -> Result<(), sqlx::Error> {
     .await?;
     tx.commit().await?;
     match status {
-        "delivered" => tracing::info!(delivery_id = id, event, attempts, "webhook delivered"),
-        "pending" => {
+        DeliveryStatus::Delivered => {
+            tracing::info!(delivery_id = id, event, attempts, "webhook delivered")
+        }
+        DeliveryStatus::Pending => {
             tracing::warn!(delivery_id = id, event, attempts, error = ?error, "webhook attempt failed; will retry")
         }
-        _ => {
+        DeliveryStatus::Failed => {
             tracing::error!(delivery_id = id, event, attempts, error = ?error, "webhook abandoned")
         }
     }
@@ -418,6 +421,9 @@ async fn delivery(state: &AppState, account_id: &str, id: &str) -> Result<Webhoo
     .fetch_optional(&state.db)
     .await?
     .ok_or(Error::DeliveryNotFound)?;
+    let status: DeliveryStatus = status
+        .parse()
+        .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?;
     let attempts: Vec<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
         "SELECT at, http_status, error FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
     )
@@ -427,10 +433,10 @@ async fn delivery(state: &AppState, account_id: &str, id: &str) -> Result<Webhoo
     Ok(WebhookDelivery {
         delivery_id: id,
         event,
-        next_attempt_at: (status == "pending")
+        next_attempt_at: (status == DeliveryStatus::Pending)
             .then(|| next.map(rfc3339_unix))
             .flatten(),
-        status,
+        status: status.as_str().to_owned(),
         url,
         attempts: attempts
             .into_iter()

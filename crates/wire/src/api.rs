@@ -80,6 +80,13 @@ pub enum PaymentStatus {
     Expired,
 }
 
+wire_names!(PaymentStatus {
+    Pending => "pending",
+    Received => "received",
+    Failed => "failed",
+    Expired => "expired",
+});
+
 /// `POST /sandbox/v1/payments/{payment_id}/pay`: plays the shopper's phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -246,6 +253,22 @@ pub struct WebhookEndpointConfig {
     pub secret: String,
 }
 
+/// Where a sandbox webhook delivery stands: `pending` until an attempt is answered `2xx`
+/// (`delivered`) or the retry schedule runs out (`failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+wire_names!(DeliveryStatus {
+    Pending => "pending",
+    Delivered => "delivered",
+    Failed => "failed",
+});
+
 /// One webhook and its delivery attempts (`GET /sandbox/v1/webhook-deliveries`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -253,7 +276,8 @@ pub struct WebhookDelivery {
     /// The `webhook-id` header: the same for every attempt and replay of this event.
     pub delivery_id: String,
     pub event: String,
-    /// `pending` (an attempt is due), `delivered`, or `failed` (attempts exhausted).
+    /// `pending` (an attempt is due), `delivered`, or `failed` (attempts exhausted): a
+    /// [`DeliveryStatus`]'s name.
     pub status: String,
     pub url: Option<String>,
     pub attempts: Vec<DeliveryAttempt>,

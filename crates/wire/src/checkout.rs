@@ -17,7 +17,10 @@ pub struct CreateSession {
     pub order_id: String,
 }
 
-/// Where a checkout session stands. Moves only forward: `awaiting_payment` → one final status.
+/// Where a checkout session stands: `awaiting_payment` → `paid` | `failed` | `expired`, and
+/// `expired` → `paid` for a payment made in time whose webhook came late (a payment MOBILE-PAY
+/// confirms is never hidden). [`SessionStatus::can_become`] is that rule, the one every side
+/// follows: the backend's state machine, the event stream and the widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -28,20 +31,35 @@ pub enum SessionStatus {
     Expired,
 }
 
+wire_names!(SessionStatus {
+    AwaitingPayment => "awaiting_payment",
+    Paid => "paid",
+    Failed => "failed",
+    Expired => "expired",
+});
+
 impl SessionStatus {
-    /// A final status never changes again, and ends the event stream.
+    /// Whether the session's outcome is known: every status but `awaiting_payment`. The event
+    /// stream ends after it and the widget stops following; the shopper is told the outcome.
+    /// Final is not [terminal](SessionStatus::is_terminal): an `expired` session can still
+    /// become `paid`.
     pub fn is_final(self) -> bool {
-        !matches!(self, SessionStatus::AwaitingPayment)
+        self != SessionStatus::AwaitingPayment
     }
 
-    /// The wire name, also used as the widget's `status` attribute.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::AwaitingPayment => "awaiting_payment",
-            SessionStatus::Paid => "paid",
-            SessionStatus::Failed => "failed",
-            SessionStatus::Expired => "expired",
-        }
+    /// Whether nothing can follow it: `paid` and `failed`.
+    pub fn is_terminal(self) -> bool {
+        !SessionStatus::ALL.iter().any(|&next| self.can_become(next))
+    }
+
+    /// Whether a session at `self` may move to `next`: forward only, from `awaiting_payment` to
+    /// an outcome, or from `expired` to `paid`.
+    pub fn can_become(self, next: SessionStatus) -> bool {
+        use SessionStatus::*;
+        matches!(
+            (self, next),
+            (AwaitingPayment, Paid | Failed | Expired) | (Expired, Paid)
+        )
     }
 }
 
@@ -87,4 +105,61 @@ pub struct StatusEvent {
     pub payment_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionStatus::{self, *};
+
+    #[test]
+    fn every_status_reads_back_from_its_wire_name_which_is_serdes() {
+        for &status in SessionStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(status));
+            let json = serde_json::to_string(&status).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+    }
+
+    #[test]
+    fn an_unknown_status_name_is_an_error_never_a_default() {
+        for name in ["", "Paid", "awaiting", "canceled", " paid"] {
+            let err = name.parse::<SessionStatus>().expect_err(name);
+            assert_eq!(err.to_string(), "not a SessionStatus name");
+        }
+    }
+
+    #[test]
+    fn a_status_moves_only_forward_and_expired_may_still_become_paid() {
+        let allowed: Vec<_> = SessionStatus::ALL
+            .iter()
+            .flat_map(|&from| SessionStatus::ALL.iter().map(move |&to| (from, to)))
+            .filter(|&(from, to)| from.can_become(to))
+            .collect();
+        assert_eq!(
+            allowed,
+            [
+                (AwaitingPayment, Paid),
+                (AwaitingPayment, Failed),
+                (AwaitingPayment, Expired),
+                (Expired, Paid),
+            ]
+        );
+    }
+
+    #[test]
+    fn final_means_the_outcome_is_known_and_terminal_that_nothing_follows() {
+        let finals: Vec<_> = SessionStatus::ALL.iter().filter(|s| s.is_final()).collect();
+        assert_eq!(finals, [&Paid, &Failed, &Expired]);
+        let terminals: Vec<_> = SessionStatus::ALL
+            .iter()
+            .filter(|s| s.is_terminal())
+            .collect();
+        assert_eq!(terminals, [&Paid, &Failed]);
+        // Nothing moves back to awaiting the payment.
+        assert!(
+            SessionStatus::ALL
+                .iter()
+                .all(|s| !s.can_become(AwaitingPayment))
+        );
+    }
 }

@@ -112,25 +112,17 @@ pub enum CheckoutStatus {
     Canceled,
 }
 
-impl CheckoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckoutStatus::Open => "open",
-            CheckoutStatus::Paid => "paid",
-            CheckoutStatus::Expired => "expired",
-            CheckoutStatus::Canceled => "canceled",
-        }
-    }
+wire_names!(CheckoutStatus {
+    Open => "open",
+    Paid => "paid",
+    Expired => "expired",
+    Canceled => "canceled",
+});
 
-    /// The status of a wire name, if it is one.
+impl CheckoutStatus {
+    /// The status of a wire name, if it is one ([`str::parse`] says why not).
     pub fn parse(name: &str) -> Option<CheckoutStatus> {
-        Some(match name {
-            "open" => CheckoutStatus::Open,
-            "paid" => CheckoutStatus::Paid,
-            "expired" => CheckoutStatus::Expired,
-            "canceled" => CheckoutStatus::Canceled,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 }
 
@@ -217,23 +209,16 @@ pub enum RefundStatus {
     Failed,
 }
 
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Pending => "pending",
-            RefundStatus::Succeeded => "succeeded",
-            RefundStatus::Failed => "failed",
-        }
-    }
+wire_names!(RefundStatus {
+    Pending => "pending",
+    Succeeded => "succeeded",
+    Failed => "failed",
+});
 
-    /// The status of a wire name, if it is one.
+impl RefundStatus {
+    /// The status of a wire name, if it is one ([`str::parse`] says why not).
     pub fn parse(name: &str) -> Option<RefundStatus> {
-        Some(match name {
-            "pending" => RefundStatus::Pending,
-            "succeeded" => RefundStatus::Succeeded,
-            "failed" => RefundStatus::Failed,
-            _ => return None,
-        })
+        name.parse().ok()
     }
 }
 

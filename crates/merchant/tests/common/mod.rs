@@ -19,6 +19,25 @@ use tokio::sync::oneshot;
 
 /// How long a test waits for something that should happen at once before failing.
 pub const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Asks `check` every 20 ms until it answers `Ok`, for at most `timeout`; fails the test with
+/// the last `Err` after that. The one way these tests wait for a condition.
+pub async fn eventually<T, E: std::fmt::Debug>(
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(found) => return found,
+            Err(last) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "not so within {timeout:?}: {last:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 /// The merchant API keys every test backend is configured with (two: a rotation).
 pub const KEY: &str = "mk_test_first_key_of_two";
 pub const OTHER_KEY: &str = "mk_test_second_key_of_two";

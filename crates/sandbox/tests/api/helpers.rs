@@ -30,6 +30,25 @@ pub use mobilepay_sandbox::accounts::{
 /// How long a test waits for something that should happen at once before failing.
 pub const PROMPTLY: Duration = Duration::from_secs(5);
 
+/// Asks `check` every 20 ms until it answers `Ok`, for at most `timeout`; fails the test with
+/// the last `Err` after that. The one way these tests wait for a condition.
+pub async fn eventually<T, E: std::fmt::Debug>(
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(found) => return found,
+            Err(last) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "not so within {timeout:?}: {last:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A valid Ivorian number that no magic suffix touches.
 pub const CI_PHONE: &str = "+2250701020304";
 /// A valid Senegalese number (9 national digits).
@@ -235,24 +254,18 @@ impl TestApp {
         id: &str,
         ready: impl Fn(&WebhookDelivery) -> bool,
     ) -> WebhookDelivery {
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        loop {
+        eventually(PROMPTLY, async || {
             let found = self
                 .deliveries()
                 .await
                 .into_iter()
                 .find(|d| d.delivery_id == id);
             match found {
-                Some(delivery) if ready(&delivery) => return delivery,
-                other => {
-                    assert!(
-                        tokio::time::Instant::now() < deadline,
-                        "delivery {id} never got there: {other:?}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                Some(delivery) if ready(&delivery) => Ok(delivery),
+                other => Err(format!("delivery {id}: {other:?}")),
             }
-        }
+        })
+        .await
     }
 
     /// Sets where the demo account's webhooks go.

@@ -303,8 +303,7 @@ async fn a_request_whose_client_gave_up_still_ends_and_its_retry_gets_the_answer
     // The client retries with the same keys: each gets the first request's answer, or (if that
     // never reached the sandbox) a first answer now; a 409 only while a first request still runs.
     for n in 0..KEYS {
-        let deadline = std::time::Instant::now() + PROMPTLY;
-        let response = loop {
+        let response = eventually(PROMPTLY, async || {
             let response = app
                 .post_with_key(
                     MERCHANT_KEY,
@@ -313,11 +312,12 @@ async fn a_request_whose_client_gave_up_still_ends_and_its_retry_gets_the_answer
                     &transfer_of(1_000),
                 )
                 .await;
-            if response.status() != StatusCode::CONFLICT || std::time::Instant::now() > deadline {
-                break response;
+            match response.status() {
+                StatusCode::CONFLICT => Err(format!("key impatient-{n}: still 409")),
+                _ => Ok(response),
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
+        })
+        .await;
         assert_eq!(response.status(), StatusCode::CREATED, "key impatient-{n}");
     }
     assert_eq!(app.transfers_of(1_000).await, KEYS, "one transfer per key");
