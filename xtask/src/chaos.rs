@@ -1405,6 +1405,10 @@ fn print_counts(
         "  API calls retried              {}",
         get(&counts.api_retries)
     );
+    println!(
+        "  idempotency keys abandoned     {}",
+        get(&counts.keys_abandoned)
+    );
     println!("  merchant events                {}", report.events);
     println!(
         "  shop deliveries                {}",
