@@ -15,6 +15,8 @@
 //! - `chaos [--checkouts N] [--seconds S] [--seed X] [--release] [--no-build]`: two merchant backends on
 //!   PostgreSQL killed and restarted, webhooks duplicated, delayed and reordered, event streams
 //!   cut, then checks that every status and notification came out true (xtask/src/chaos.rs).
+//! - `fuzz [SECONDS]`: AFL++ (cargo-afl) over the webhook verifier and the JSON bodies, each
+//!   target `SECONDS` (default 120), from the crate in `fuzz/` (xtask/src/fuzz.rs).
 //!
 //! Set-up installs what a fresh machine lacks: the wasm target, `wasm-bindgen-cli` at exactly
 //! Cargo.lock's version, and (as root, from Debian) Chromium, its driver and PostgreSQL.
@@ -26,6 +28,7 @@ use anyhow::{Context, bail};
 
 mod bench;
 mod chaos;
+mod fuzz;
 mod npm;
 mod schemathesis;
 mod streams;
@@ -42,6 +45,7 @@ fn main() -> anyhow::Result<()> {
         Some("bench-streams") => streams::run_bench(&root(), &args[1..]),
         Some("bench") => bench::run(&root()),
         Some("chaos") => chaos::run_chaos(&root(), &args[1..]),
+        Some("fuzz") => fuzz::run_fuzz(&root(), &args[1..]),
         Some("surface") => surface::generate(&root()),
         Some("schemathesis") => schemathesis::gate(&root()),
         Some("fuzz-api") => {
@@ -73,7 +77,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|bench|bench-streams|chaos|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
+                "usage: cargo xtask <demo|test|bench|bench-streams|chaos|fuzz|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
             );
             std::process::exit(2);
         }
