@@ -15,6 +15,11 @@
 //! - `schemathesis`: the gate's schemathesis run alone (short, a fixed seed).
 //! - `fuzz-api [MAX_EXAMPLES]`: schemathesis' long run against the servers' OpenAPI documents.
 //! - `proptest-long [CASES]`: the property tests with many cases (default 100,000 each).
+//! - `chaos [--checkouts N] [--seconds S] [--seed X] [--release] [--no-build]`: two merchant backends on
+//!   PostgreSQL killed and restarted, webhooks duplicated, delayed and reordered, event streams
+//!   cut, then checks that every status and notification came out true (xtask/src/chaos.rs).
+//! - `fuzz [SECONDS]`: AFL++ (cargo-afl) over the webhook verifier and the JSON bodies, each
+//!   target `SECONDS` (default 120), from the crate in `fuzz/` (xtask/src/fuzz.rs).
 //!
 //! Set-up installs what a fresh machine lacks: the wasm target, `wasm-bindgen-cli` at exactly
 //! Cargo.lock's version, and (as root, from Debian) Chromium, its driver and PostgreSQL.
@@ -25,6 +30,8 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 mod bench;
+mod chaos;
+mod fuzz;
 mod notify;
 mod npm;
 mod schemathesis;
@@ -42,6 +49,8 @@ fn main() -> anyhow::Result<()> {
         Some("bench-streams") => streams::run_bench(&root(), &args[1..]),
         Some("bench") => bench::run(&root()),
         Some("bench-notify") => notify::run_bench(&root(), &args[1..]),
+        Some("chaos") => chaos::run_chaos(&root(), &args[1..]),
+        Some("fuzz") => fuzz::run_fuzz(&root(), &args[1..]),
         Some("surface") => surface::generate(&root()),
         Some("schemathesis") => schemathesis::gate(&root()),
         Some("fuzz-api") => {
@@ -73,7 +82,7 @@ fn main() -> anyhow::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|bench|bench-streams|bench-notify|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
+                "usage: cargo xtask <demo|test|bench|bench-streams|bench-notify|chaos|fuzz|build-widget|surface|npm|schemathesis|fuzz-api|proptest-long>"
             );
             std::process::exit(2);
         }
@@ -333,6 +342,12 @@ fn test() -> anyhow::Result<()> {
         .env("CHROMEDRIVER", CHROMEDRIVER))?;
     // The OpenAPI documents against throw-away servers (xtask/src/schemathesis.rs).
     schemathesis::gate(&root)?;
+    // A reduced chaos run (xtask/src/chaos.rs) with the backend `cargo test` just built;
+    // `cargo xtask chaos` is the full one.
+    chaos::run_chaos(
+        &root,
+        &["--checkouts", "60", "--seconds", "40", "--no-build"].map(String::from),
+    )?;
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

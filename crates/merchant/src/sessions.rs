@@ -222,13 +222,20 @@ impl Sessions {
         }
     }
 
-    /// The checkout's latest session, expiry applied.
+    /// The checkout's latest session, expiry applied: its open one if it has one (at most
+    /// one, by the unique index), else its paid one, else the newest. Not by creation time
+    /// alone: it counts whole seconds, and a failed session and the retry made in its second
+    /// tie — the failed one, with the higher status sequence, used to win, so that a retried
+    /// request resumed a payment that could no longer be paid (found by `cargo xtask chaos`).
     pub async fn latest_for_checkout(
         &self,
         checkout_id: &str,
     ) -> Result<Option<Session>, sqlx::Error> {
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE checkout_id = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE checkout_id = $1
+             ORDER BY CASE status WHEN 'awaiting_payment' THEN 2 WHEN 'paid' THEN 1 ELSE 0 END DESC,
+                      created_at DESC, seq DESC
+             LIMIT 1"
         );
         let row: Option<SessionRow> = sqlx::query_as(&sql)
             .bind(checkout_id)

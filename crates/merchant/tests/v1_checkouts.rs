@@ -802,6 +802,34 @@ async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payme
     assert_eq!(events[0].2["status"], "open");
 }
 
+/// Found by `cargo xtask chaos`: a retried `POST /checkout/sessions` (its first try's instance
+/// killed after the new session was stored) in the same second as the failed session resumed
+/// the failed one — sessions were ordered by their creation second, then by their status
+/// sequence, which the failed session's is higher — and the shopper was shown a payment that
+/// could no longer be paid.
+#[tokio::test]
+async fn asking_again_after_a_failed_attempt_and_its_retry_resumes_the_retry_not_the_failure() {
+    let app = spawn_app().await;
+    let checkout = app.create_checkout(&checkout_body("order-r", 6_000)).await;
+    let id = checkout["id"].as_str().expect("an id");
+    let first: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    app.pay(&first.payment_id, "declined").await;
+    app.wait_for_session(&first.payment_id, "failed").await;
+    let second: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    assert_ne!(second.payment_id, first.payment_id);
+
+    // Asked again at once (a retry, another tab): the open retry, whatever the clock's second.
+    for _ in 0..3 {
+        let again = app.start_session(id).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        let again: CheckoutSession = again.json().await.expect("a session");
+        assert_eq!(again.session_id, second.session_id);
+        assert_eq!(again.status.as_str(), "awaiting_payment");
+    }
+    app.pay(&second.payment_id, "success").await;
+    app.wait_for_checkout(id, "paid").await;
+}
+
 #[tokio::test]
 async fn a_payment_of_another_amount_leaves_the_checkout_open_and_tells_the_merchant() {
     let app = spawn_app().await;
