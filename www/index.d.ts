@@ -1,6 +1,6 @@
 // Types of the `@mobilepay/checkout` package (`index.js`, and `mobilepay-checkout.js`, the
-// script-tag entry, which re-exports it). The public surface is listed once in
-// xtask/src/surface.rs; `cargo xtask test` checks this file against it.
+// script-tag entry, which re-exports it). Generated from the public surface's list,
+// xtask/src/surface.rs, by `cargo xtask surface --write`: edit the list, not this file.
 
 /** What the widget shows; the element reflects it as its `status` attribute. */
 export type CheckoutStatus =

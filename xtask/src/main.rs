@@ -11,7 +11,9 @@
 //!   backend (release, SQLite) to a receiver on loopback.
 //! - `build-widget`: the widget alone, into `target/widget/`.
 //! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
-//! - `surface`: regenerates `custom-elements.json` and the surface section of docs/widget.md.
+//! - `surface [--write]`: fails, with a diff, unless `www/index.d.ts`, `custom-elements.json`
+//!   and the surface section of docs/widget.md are what `xtask/src/surface.rs` generates;
+//!   `--write` writes them.
 //! - `schemathesis`: the gate's schemathesis run alone (short, a fixed seed).
 //! - `fuzz-api [MAX_EXAMPLES]`: schemathesis' long run against the servers' OpenAPI documents.
 //! - `proptest-long [CASES]`: the property tests with many cases (default 100,000 each).
@@ -51,7 +53,11 @@ fn main() -> anyhow::Result<()> {
         Some("bench-notify") => notify::run_bench(&root(), &args[1..]),
         Some("chaos") => chaos::run_chaos(&root(), &args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&root(), &args[1..]),
-        Some("surface") => surface::generate(&root()),
+        Some("surface") => match &args[1..] {
+            [] => surface::run(&root(), false),
+            [flag] if flag == "--write" => surface::run(&root(), true),
+            _ => bail!("usage: cargo xtask surface [--write]"),
+        },
         Some("schemathesis") => schemathesis::gate(&root()),
         Some("fuzz-api") => {
             let max_examples = args

@@ -1,14 +1,18 @@
-//! The public surface of `<mobilepay-checkout>`, written once: attributes and properties,
-//! methods, events and their `detail`, CSS custom properties, parts.
+//! The public surface of `<mobilepay-checkout>` and of its JS API, written once: attributes
+//! and properties, methods, events and their `detail`, CSS custom properties, parts, the
+//! options and handle of `mount()`, the module's exports — with the doc comments an IDE shows
+//! a merchant.
 //!
-//! Generated from it (the tests below regenerate and fail, after updating the file, when a
-//! committed copy is stale — commit the update): `www/custom-elements.json` (the
+//! Generated from it: `www/index.d.ts` (the package's types), `www/custom-elements.json` (the
 //! custom-elements-manifest schema 1.0.0, shipped in the npm package) and the section of
-//! `docs/widget.md` between the `surface` markers. Checked against it: the hand-written
-//! `www/index.d.ts`, the events `www/index.js` knows, the custom properties `src/style.css`
+//! `docs/widget.md` between the `surface` markers. `cargo xtask surface` fails, with a diff,
+//! when a committed copy differs from what the list generates (this module's tests too, so the
+//! gate does); `cargo xtask surface --write` writes them. Checked against the list: the events
+//! `www/index.js` knows and `src/element.rs` dispatches, the custom properties `src/style.css`
 //! declares and the parts `src/*.rs` render — so none of them can drift silently.
+//!
+//! A doc comment (`doc`) is written as `index.d.ts` shows it: `\n` where its lines break.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -17,6 +21,7 @@ use serde_json::{Value, json};
 pub const TAG: &str = "mobilepay-checkout";
 
 /// An attribute and the property that goes with it.
+#[derive(Clone, Copy)]
 pub struct Attribute {
     pub name: &'static str,
     pub property: &'static str,
@@ -72,7 +77,7 @@ pub const ATTRIBUTES: &[Attribute] = &[
     },
 ];
 
-/// Every value of `status`.
+/// Every value of `status`, the type `CheckoutStatus`.
 pub const STATUSES: &[&str] = &[
     "loading",
     "awaiting_payment",
@@ -82,21 +87,73 @@ pub const STATUSES: &[&str] = &[
     "error",
 ];
 
-pub struct Method {
+pub const STATUS_DOC: &str =
+    "What the widget shows; the element reflects it as its `status` attribute.";
+
+/// A named TypeScript type the package exports besides the interfaces.
+#[derive(Clone, Copy)]
+pub struct TypeAlias {
     pub name: &'static str,
-    /// TypeScript signature after the name.
-    pub signature: &'static str,
-    pub description: &'static str,
+    pub ty: &'static str,
+    pub doc: &'static str,
 }
 
-pub const METHODS: &[Method] = &[Method {
+pub const TYPE_ALIASES: &[TypeAlias] = &[
+    TypeAlias {
+        name: "CheckoutLocale",
+        // `(string & {})`: any string is accepted, yet an IDE still offers the two literals.
+        ty: "'fr' | 'en' | (string & {})",
+        doc: "`fr` (default) or `en`; other values fall back to the browser's language, then French.",
+    },
+    TypeAlias {
+        name: "CheckoutTheme",
+        ty: "'light' | 'dark'",
+        doc: "`light` or `dark` forces a scheme; without it the widget follows `prefers-color-scheme`.",
+    },
+];
+
+#[derive(Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: &'static str,
+    pub optional: bool,
+}
+
+/// A method, or a function the module exports.
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub name: &'static str,
+    pub params: &'static [Param],
+    /// TypeScript type of the result.
+    pub returns: &'static str,
+    pub doc: &'static str,
+}
+
+impl Function {
+    /// What follows the name in TypeScript: `(tag?: string): boolean`.
+    pub fn signature(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| format!("{}{}: {}", p.name, if p.optional { "?" } else { "" }, p.ty))
+            .collect();
+        format!("({}): {}", params.join(", "), self.returns)
+    }
+}
+
+/// The element's methods.
+pub const METHODS: &[Function] = &[Function {
     name: "retry",
-    signature: "(): void",
-    description: "Starts over: a new session request for the current attributes.",
+    params: &[],
+    returns: "void",
+    doc: "Starts over: a new session request for the current attributes.",
 }];
 
+#[derive(Clone, Copy)]
 pub struct Event {
     pub name: &'static str,
+    /// The option of `mount()` called with the event's `detail` (`www/index.js`'s `CALLBACKS`).
+    pub callback: &'static str,
     pub description: &'static str,
 }
 
@@ -104,33 +161,44 @@ pub struct Event {
 pub const EVENTS: &[Event] = &[
     Event {
         name: "mobilepay:statuschange",
+        callback: "onStatusChange",
         description: "Every change of `status`.",
     },
     Event {
         name: "mobilepay:paid",
+        callback: "onPaid",
         description: "The payment is confirmed.",
     },
     Event {
         name: "mobilepay:failed",
+        callback: "onFailed",
         description: "The payment failed; `errorCode` says why.",
     },
     Event {
         name: "mobilepay:expired",
+        callback: "onExpired",
         description: "The payment's code expired unpaid.",
     },
     Event {
         name: "mobilepay:error",
+        callback: "onError",
         description: "No payment could be shown; `errorCode` says why.",
     },
 ];
 
 /// A field of every event's `detail`.
+#[derive(Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
     pub ty: &'static str,
     pub optional: bool,
     pub description: &'static str,
+    /// Whether `index.d.ts` gives the field `description` as its doc comment — as the file
+    /// written by hand did, for the fields whose name does not say what they hold.
+    pub typed_doc: bool,
 }
+
+pub const DETAIL_DOC: &str = "The `detail` of every `mobilepay:*` event and the argument of every callback: the state at\nthe moment of the change.";
 
 pub const DETAIL: &[Field] = &[
     Field {
@@ -138,36 +206,140 @@ pub const DETAIL: &[Field] = &[
         ty: "CheckoutStatus",
         optional: false,
         description: "The status at the moment of the change.",
+        typed_doc: false,
     },
     Field {
         name: "orderId",
         ty: "string",
         optional: false,
         description: "The order being paid.",
+        typed_doc: false,
     },
     Field {
         name: "paymentId",
         ty: "string",
         optional: true,
         description: "MOBILE-PAY's payment id, once known.",
+        typed_doc: false,
     },
     Field {
         name: "sessionId",
         ty: "string",
         optional: true,
         description: "The merchant backend's checkout session.",
+        typed_doc: false,
     },
     Field {
         name: "errorCode",
         ty: "string",
         optional: true,
         description: "MOBILE-PAY's code for a failed payment (`INSUFFICIENT_FUNDS`), or the error's code.",
+        typed_doc: true,
     },
     Field {
         name: "errorMessage",
         ty: "string",
         optional: true,
         description: "MOBILE-PAY's own text for a failed payment; the widget shows a translation of the code.",
+        typed_doc: true,
+    },
+];
+
+/// A property of an object of the JS API (`mount()`'s options, its handle).
+#[derive(Clone, Copy)]
+pub struct Property {
+    pub name: &'static str,
+    pub ty: &'static str,
+    pub optional: bool,
+    pub read_only: bool,
+    pub doc: Option<&'static str>,
+}
+
+/// `mount()`'s options, the element's writable attributes as properties; then one callback
+/// per event (from [`EVENTS`]).
+pub const MOUNT_OPTIONS: &[Property] = &[
+    Property {
+        name: "orderId",
+        ty: "string",
+        optional: false,
+        read_only: false,
+        doc: Some("The merchant's order reference; the backend decides the amount from it."),
+    },
+    Property {
+        name: "endpoint",
+        ty: "string",
+        optional: true,
+        read_only: false,
+        doc: Some("The merchant backend's base URL; defaults to the page's origin."),
+    },
+    Property {
+        name: "locale",
+        ty: "CheckoutLocale",
+        optional: true,
+        read_only: false,
+        doc: None,
+    },
+    Property {
+        name: "theme",
+        ty: "CheckoutTheme",
+        optional: true,
+        read_only: false,
+        doc: None,
+    },
+];
+
+/// What `mount()` returns.
+pub const HANDLE_PROPERTIES: &[Property] = &[Property {
+    name: "status",
+    ty: "CheckoutStatus",
+    optional: false,
+    read_only: true,
+    doc: Some("The current status."),
+}];
+
+pub const HANDLE_METHODS: &[Function] = &[
+    Function {
+        name: "retry",
+        params: &[],
+        returns: "void",
+        doc: "Starts over: a new session request (a new payment unless the last one can still be paid).",
+    },
+    Function {
+        name: "destroy",
+        params: &[],
+        returns: "void",
+        doc: "Unmounts the widget, closes its event stream and removes the callbacks.",
+    },
+];
+
+/// The module's functions; it also exports `TAG` and `MobilePayCheckout`, an object of both.
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "define",
+        params: &[Param {
+            name: "tag",
+            ty: "string",
+            optional: true,
+        }],
+        returns: "boolean",
+        doc: "Defines the element (under `tag`, default `mobilepay-checkout`). Safe during server-side\nrendering: without `customElements` it does nothing and returns `false`.",
+    },
+    Function {
+        name: "mount",
+        params: &[
+            Param {
+                name: "element",
+                ty: "HTMLElement",
+                optional: false,
+            },
+            Param {
+                name: "options",
+                ty: "MountOptions",
+                optional: false,
+            },
+        ],
+        returns: "CheckoutHandle",
+        doc: "Mounts the checkout into `element` (e.g. a `<div>`).",
     },
 ];
 
@@ -282,198 +454,385 @@ pub const PARTS: &[Part] = &[
 /// The element's class, as `index.d.ts` names it.
 const CLASS: &str = "MobilePayCheckoutElement";
 
-/// `www/custom-elements.json`.
-pub fn manifest() -> String {
-    let detail_type = "CustomEvent<CheckoutDetail>";
-    let attributes: Vec<Value> = ATTRIBUTES
-        .iter()
-        .map(|a| {
-            json!({
-                "name": a.name,
-                "fieldName": a.property,
-                "type": { "text": a.ty },
-                "description": a.description,
-            })
-        })
-        .collect();
-    let mut members: Vec<Value> = ATTRIBUTES
-        .iter()
-        .map(|a| {
-            let mut field = json!({
-                "kind": "field",
-                "name": a.property,
-                "type": { "text": a.ty },
-                "description": a.description,
-                "attribute": a.name,
-            });
-            if a.read_only {
-                field["readonly"] = json!(true);
-                field["reflects"] = json!(true);
-            }
-            field
-        })
-        .collect();
-    members.extend(METHODS.iter().map(|m| {
-        json!({
-            "kind": "method",
-            "name": m.name,
-            "description": m.description,
-            "return": { "type": { "text": "void" } },
-        })
-    }));
-    let detail: Vec<String> = DETAIL.iter().map(|f| f.name.to_owned()).collect();
-    let events: Vec<Value> = EVENTS
-        .iter()
-        .map(|e| {
-            json!({
-                "name": e.name,
-                "type": { "text": detail_type },
-                "description": format!(
-                    "{} Bubbles, composed; `detail`: {{{}}}.",
-                    e.description,
-                    detail.join(", ")
-                ),
-            })
-        })
-        .collect();
-    let element = json!({
-        "kind": "class",
-        "name": CLASS,
-        "tagName": TAG,
-        "customElement": true,
-        "superclass": { "name": "HTMLElement" },
-        "description": "The MOBILE-PAY checkout: the amount, the payment's QR code and its live status.",
-        "attributes": attributes,
-        "members": members,
-        "events": events,
-        "cssProperties": CSS_PROPERTIES.iter().map(|p| json!({
-            "name": p.name, "default": p.default, "description": p.description,
-        })).collect::<Vec<_>>(),
-        "cssParts": PARTS.iter().map(|p| json!({
-            "name": p.name, "description": p.description,
-        })).collect::<Vec<_>>(),
-    });
-    let functions = [
-        json!({
-            "kind": "function",
-            "name": "define",
-            "description": "Defines the element (under `tag`). Safe during server-side rendering: without `customElements` it does nothing and returns false.",
-            "parameters": [{ "name": "tag", "optional": true, "type": { "text": "string" } }],
-            "return": { "type": { "text": "boolean" } },
-        }),
-        json!({
-            "kind": "function",
-            "name": "mount",
-            "description": "Mounts the checkout into `element` (e.g. a <div>) and returns a handle with `status`, `retry()`, `destroy()`.",
-            "parameters": [
-                { "name": "element", "type": { "text": "HTMLElement" } },
-                { "name": "options", "type": { "text": "MountOptions" } },
-            ],
-            "return": { "type": { "text": "CheckoutHandle" } },
-        }),
-        json!({
-            "kind": "variable",
-            "name": "TAG",
-            "type": { "text": "'mobilepay-checkout'" },
-            "default": "'mobilepay-checkout'",
-        }),
-    ];
-    let js_export = |name: &str, module: &str| json!({ "kind": "js", "name": name, "declaration": { "name": name, "module": module } });
-    let definition = |how: &str| {
-        json!({
-            "kind": "custom-element-definition",
-            "name": TAG,
-            "declaration": { "name": CLASS, "module": "index.js" },
-            "description": how,
-        })
-    };
-    let mut index_exports: Vec<Value> = ["define", "mount", "TAG"]
-        .iter()
-        .map(|n| js_export(n, "index.js"))
-        .collect();
-    index_exports.push(definition("Defined when `define()` is called."));
-    let mut auto_exports: Vec<Value> = ["define", "mount", "TAG", "MobilePayCheckout"]
-        .iter()
-        .map(|n| js_export(n, "index.js"))
-        .collect();
-    auto_exports.push(definition("Defined on import."));
-    let mut index_declarations = vec![element];
-    index_declarations.extend(functions);
-    index_declarations.push(json!({
-        "kind": "variable",
-        "name": "MobilePayCheckout",
-        "description": "`{ TAG, define, mount }` in one object.",
-    }));
-    index_exports.push(js_export("MobilePayCheckout", "index.js"));
-    let manifest = json!({
-        "schemaVersion": "1.0.0",
-        "readme": "README.md",
-        "modules": [
-            {
-                "kind": "javascript-module",
-                "path": "index.js",
-                "declarations": index_declarations,
-                "exports": index_exports,
-            },
-            {
-                "kind": "javascript-module",
-                "path": "mobilepay-checkout.js",
-                "description": "The script-tag entry: defines <mobilepay-checkout> on import.",
-                "declarations": [],
-                "exports": auto_exports,
-            },
-        ],
-    });
-    let mut text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    text.push('\n');
-    text
+/// The export that holds `TAG` and the functions in one object (and `globalThis`'s name for
+/// it in the script-tag entry).
+const NAMESPACE: &str = "MobilePayCheckout";
+
+/// The element, as the manifest describes it to editors and catalogues.
+const ELEMENT_DESCRIPTION: &str =
+    "The MOBILE-PAY checkout: the amount, the payment's QR code and its live status.";
+
+/// The lists above, together: what the generators read. A test builds another one with a list
+/// changed.
+pub struct Surface<'a> {
+    pub attributes: &'a [Attribute],
+    pub statuses: &'a [&'a str],
+    pub type_aliases: &'a [TypeAlias],
+    pub methods: &'a [Function],
+    pub events: &'a [Event],
+    pub detail: &'a [Field],
+    pub css_properties: &'a [CssProperty],
+    pub parts: &'a [Part],
+    pub mount_options: &'a [Property],
+    pub handle_properties: &'a [Property],
+    pub handle_methods: &'a [Function],
+    pub functions: &'a [Function],
 }
 
-/// The markdown between the markers in `docs/widget.md`.
-pub fn docs() -> String {
-    let mut out = String::from("| attribute / property | |\n|---|---|\n");
-    for a in ATTRIBUTES {
-        let name = if a.name == a.property {
-            format!("`{}`", a.name)
-        } else {
-            format!("`{}` / `{}`", a.name, a.property)
-        };
-        let read_only = if a.read_only { " (read-only)" } else { "" };
-        out += &format!("| {name}{read_only} | {} |\n", a.description);
+pub const SURFACE: Surface<'static> = Surface {
+    attributes: ATTRIBUTES,
+    statuses: STATUSES,
+    type_aliases: TYPE_ALIASES,
+    methods: METHODS,
+    events: EVENTS,
+    detail: DETAIL,
+    css_properties: CSS_PROPERTIES,
+    parts: PARTS,
+    mount_options: MOUNT_OPTIONS,
+    handle_properties: HANDLE_PROPERTIES,
+    handle_methods: HANDLE_METHODS,
+    functions: FUNCTIONS,
+};
+
+/// The first lines of `www/index.d.ts`.
+const TYPES_HEADER: &str = "\
+// Types of the `@mobilepay/checkout` package (`index.js`, and `mobilepay-checkout.js`, the
+// script-tag entry, which re-exports it). Generated from the public surface's list,
+// xtask/src/surface.rs, by `cargo xtask surface --write`: edit the list, not this file.
+";
+
+/// `doc` as a doc comment at `indent`, one line per line of `doc`.
+fn doc_comment(indent: &str, doc: &str) -> String {
+    let mut lines = doc.lines();
+    let mut out = format!("{indent}/** {}", lines.next().unwrap_or_default());
+    for line in lines {
+        out += &format!("\n{indent} * {line}");
     }
-    out += "\n| method | |\n|---|---|\n";
-    for m in METHODS {
-        out += &format!("| `{}{}` | {} |\n", m.name, m.signature, m.description);
-    }
-    out += "\nEvents bubble and are composed; each carries the same `detail`, the state at the \
-            moment of the change.\n\n| event | |\n|---|---|\n";
-    for e in EVENTS {
-        out += &format!("| `{}` | {} |\n", e.name, e.description);
-    }
-    out += "\n| `detail` field | |\n|---|---|\n";
-    for f in DETAIL {
-        let optional = if f.optional { " (when known)" } else { "" };
+    out + " */\n"
+}
+
+/// `  readonly name?: type;`, after its doc comment if it has one.
+fn property(p: &Property) -> String {
+    let doc = p.doc.map(|d| doc_comment("  ", d)).unwrap_or_default();
+    let read_only = if p.read_only { "readonly " } else { "" };
+    let optional = if p.optional { "?" } else { "" };
+    format!("{doc}  {read_only}{}{optional}: {};\n", p.name, p.ty)
+}
+
+fn method(m: &Function) -> String {
+    format!(
+        "{}  {}{};\n",
+        doc_comment("  ", m.doc),
+        m.name,
+        m.signature()
+    )
+}
+
+impl Surface<'_> {
+    /// `www/index.d.ts`.
+    pub fn types(&self) -> String {
+        let mut out = format!("{TYPES_HEADER}\n{}", doc_comment("", STATUS_DOC));
+        out += "export type CheckoutStatus =\n";
+        for (i, status) in self.statuses.iter().enumerate() {
+            let end = if i + 1 == self.statuses.len() {
+                ";"
+            } else {
+                ""
+            };
+            out += &format!("  | '{status}'{end}\n");
+        }
+        for alias in self.type_aliases {
+            out += &format!(
+                "\n{}export type {} = {};\n",
+                doc_comment("", alias.doc),
+                alias.name,
+                alias.ty
+            );
+        }
         out += &format!(
-            "| `{}`: `{}`{optional} | {} |\n",
-            f.name, f.ty, f.description
+            "\n{}export interface CheckoutDetail {{\n",
+            doc_comment("", DETAIL_DOC)
         );
+        for f in self.detail {
+            if f.typed_doc {
+                out += &doc_comment("  ", f.description);
+            }
+            let optional = if f.optional { "?" } else { "" };
+            out += &format!("  {}{optional}: {};\n", f.name, f.ty);
+        }
+        out += "}\n\nexport type CheckoutEvent = CustomEvent<CheckoutDetail>;\n";
+        out += "\nexport interface MountOptions {\n";
+        out.extend(self.mount_options.iter().map(property));
+        for e in self.events {
+            out += &format!("  {}?: (detail: CheckoutDetail) => void;\n", e.callback);
+        }
+        out += "}\n\nexport interface CheckoutHandle {\n";
+        out.extend(self.handle_properties.iter().map(property));
+        out.extend(self.handle_methods.iter().map(method));
+        out += &format!(
+            "}}\n\n{}export interface {CLASS} extends HTMLElement {{\n",
+            doc_comment("", &format!("The `<{TAG}>` element."))
+        );
+        // The reflected properties first; none carries a doc comment, as in the file that was
+        // written by hand (their descriptions are their attributes', in the manifest).
+        let (read_only, writable): (Vec<&Attribute>, Vec<&Attribute>) =
+            self.attributes.iter().partition(|a| a.read_only);
+        for a in read_only {
+            out += &format!("  readonly {}: {};\n", a.property, a.ty);
+        }
+        for a in writable {
+            out += &format!("  {}: {};\n", a.property, a.ty);
+        }
+        out.extend(self.methods.iter().map(method));
+        out += &format!(
+            "}}\n\n{}export declare const TAG: '{TAG}';\n",
+            doc_comment("", &tag_doc())
+        );
+        for f in self.functions {
+            out += &format!(
+                "\n{}export declare function {}{};\n",
+                doc_comment("", f.doc),
+                f.name,
+                f.signature()
+            );
+        }
+        out += &format!("\nexport declare const {NAMESPACE}: {{\n  readonly TAG: typeof TAG;\n");
+        for f in self.functions {
+            out += &format!("  {0}: typeof {0};\n", f.name);
+        }
+        out += &format!(
+            "}};\n\ndeclare global {{\n  interface HTMLElementTagNameMap {{\n    '{TAG}': {CLASS};\n  }}\n  interface HTMLElementEventMap {{\n"
+        );
+        for e in self.events {
+            out += &format!("    '{}': CheckoutEvent;\n", e.name);
+        }
+        out + "  }\n}\n"
     }
-    out += "\n| CSS custom property (on the element) | light default | |\n|---|---|---|\n";
-    for p in CSS_PROPERTIES {
-        out += &format!("| `{}` | `{}` | {} |\n", p.name, p.default, p.description);
+
+    /// `www/custom-elements.json`.
+    pub fn manifest(&self) -> String {
+        let params = |f: &Function| -> Vec<Value> {
+            f.params
+                .iter()
+                .map(|p| {
+                    let mut param = json!({ "name": p.name, "type": { "text": p.ty } });
+                    if p.optional {
+                        param["optional"] = json!(true);
+                    }
+                    param
+                })
+                .collect()
+        };
+        let attributes: Vec<Value> = self
+            .attributes
+            .iter()
+            .map(|a| {
+                json!({
+                    "name": a.name,
+                    "fieldName": a.property,
+                    "type": { "text": a.ty },
+                    "description": a.description,
+                })
+            })
+            .collect();
+        let mut members: Vec<Value> = self
+            .attributes
+            .iter()
+            .map(|a| {
+                let mut field = json!({
+                    "kind": "field",
+                    "name": a.property,
+                    "type": { "text": a.ty },
+                    "description": a.description,
+                    "attribute": a.name,
+                });
+                if a.read_only {
+                    field["readonly"] = json!(true);
+                    field["reflects"] = json!(true);
+                }
+                field
+            })
+            .collect();
+        members.extend(self.methods.iter().map(|m| {
+            let mut method = json!({
+                "kind": "method",
+                "name": m.name,
+                "description": text_of(m.doc),
+                "return": { "type": { "text": m.returns } },
+            });
+            if !m.params.is_empty() {
+                method["parameters"] = json!(params(m));
+            }
+            method
+        }));
+        let detail: Vec<&str> = self.detail.iter().map(|f| f.name).collect();
+        let events: Vec<Value> = self
+            .events
+            .iter()
+            .map(|e| {
+                json!({
+                    "name": e.name,
+                    "type": { "text": "CustomEvent<CheckoutDetail>" },
+                    "description": format!(
+                        "{} Bubbles, composed; `detail`: {{{}}}.",
+                        e.description,
+                        detail.join(", ")
+                    ),
+                })
+            })
+            .collect();
+        let element = json!({
+            "kind": "class",
+            "name": CLASS,
+            "tagName": TAG,
+            "customElement": true,
+            "superclass": { "name": "HTMLElement" },
+            "description": ELEMENT_DESCRIPTION,
+            "attributes": attributes,
+            "members": members,
+            "events": events,
+            "cssProperties": self.css_properties.iter().map(|p| json!({
+                "name": p.name, "default": p.default, "description": p.description,
+            })).collect::<Vec<_>>(),
+            "cssParts": self.parts.iter().map(|p| json!({
+                "name": p.name, "description": p.description,
+            })).collect::<Vec<_>>(),
+        });
+        let mut declarations = vec![element];
+        declarations.extend(self.functions.iter().map(|f| {
+            json!({
+                "kind": "function",
+                "name": f.name,
+                "description": text_of(f.doc),
+                "parameters": params(f),
+                "return": { "type": { "text": f.returns } },
+            })
+        }));
+        let names: Vec<&str> = self.functions.iter().map(|f| f.name).collect();
+        declarations.push(json!({
+            "kind": "variable",
+            "name": "TAG",
+            "type": { "text": format!("'{TAG}'") },
+            "default": format!("'{TAG}'"),
+            "description": tag_doc(),
+        }));
+        declarations.push(json!({
+            "kind": "variable",
+            "name": NAMESPACE,
+            "description": format!("`{{ TAG, {} }}` in one object.", names.join(", ")),
+        }));
+        let js_export = |name: &str| json!({ "kind": "js", "name": name, "declaration": { "name": name, "module": "index.js" } });
+        let definition = |how: &str| {
+            json!({
+                "kind": "custom-element-definition",
+                "name": TAG,
+                "declaration": { "name": CLASS, "module": "index.js" },
+                "description": how,
+            })
+        };
+        let mut index_exports: Vec<Value> =
+            names.iter().chain(&["TAG"]).map(|n| js_export(n)).collect();
+        index_exports.push(definition("Defined when `define()` is called."));
+        index_exports.push(js_export(NAMESPACE));
+        let mut auto_exports: Vec<Value> = names
+            .iter()
+            .chain(&["TAG", NAMESPACE])
+            .map(|n| js_export(n))
+            .collect();
+        auto_exports.push(definition("Defined on import."));
+        let manifest = json!({
+            "schemaVersion": "1.0.0",
+            "readme": "README.md",
+            "modules": [
+                {
+                    "kind": "javascript-module",
+                    "path": "index.js",
+                    "declarations": declarations,
+                    "exports": index_exports,
+                },
+                {
+                    "kind": "javascript-module",
+                    "path": "mobilepay-checkout.js",
+                    "description": "The script-tag entry: defines <mobilepay-checkout> on import.",
+                    "declarations": [],
+                    "exports": auto_exports,
+                },
+            ],
+        });
+        let mut out = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+        out.push('\n');
+        out
     }
-    out += "\n| part (`::part(…)`) | |\n|---|---|\n";
-    for p in PARTS {
-        out += &format!("| `{}` | {} |\n", p.name, p.description);
+
+    /// The markdown between the markers in `docs/widget.md`.
+    pub fn docs(&self) -> String {
+        let mut out = String::from("| attribute / property | |\n|---|---|\n");
+        for a in self.attributes {
+            let name = if a.name == a.property {
+                format!("`{}`", a.name)
+            } else {
+                format!("`{}` / `{}`", a.name, a.property)
+            };
+            let read_only = if a.read_only { " (read-only)" } else { "" };
+            out += &format!("| {name}{read_only} | {} |\n", a.description);
+        }
+        out += "\n| method | |\n|---|---|\n";
+        for m in self.methods {
+            out += &format!("| `{}{}` | {} |\n", m.name, m.signature(), text_of(m.doc));
+        }
+        out += "\nEvents bubble and are composed; each carries the same `detail`, the state at the \
+                moment of the change.\n\n| event | |\n|---|---|\n";
+        for e in self.events {
+            out += &format!("| `{}` | {} |\n", e.name, e.description);
+        }
+        out += "\n| `detail` field | |\n|---|---|\n";
+        for f in self.detail {
+            let optional = if f.optional { " (when known)" } else { "" };
+            out += &format!(
+                "| `{}`: `{}`{optional} | {} |\n",
+                f.name, f.ty, f.description
+            );
+        }
+        out += "\n| CSS custom property (on the element) | light default | |\n|---|---|---|\n";
+        for p in self.css_properties {
+            out += &format!("| `{}` | `{}` | {} |\n", p.name, p.default, p.description);
+        }
+        out += "\n| part (`::part(…)`) | |\n|---|---|\n";
+        for p in self.parts {
+            out += &format!("| `{}` | {} |\n", p.name, p.description);
+        }
+        out
     }
-    out
+
+    /// Every file generated from the surface, whole, as it should be committed: `docs/widget.md`
+    /// is read from `root` to splice the section in.
+    pub fn files(&self, root: &Path) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let docs_md = std::fs::read_to_string(root.join("docs/widget.md"))?;
+        Ok(vec![
+            ("www/index.d.ts", self.types()),
+            ("www/custom-elements.json", self.manifest()),
+            (
+                "docs/widget.md",
+                splice_docs(&docs_md, &self.docs()).map_err(anyhow::Error::msg)?,
+            ),
+        ])
+    }
+}
+
+/// A doc comment as one paragraph, for a table cell or the manifest.
+fn text_of(doc: &str) -> String {
+    doc.replace('\n', " ")
+}
+
+fn tag_doc() -> String {
+    format!("The element's tag, `{TAG}`.")
 }
 
 pub const DOCS_START: &str = "<!-- surface:start (generated from xtask/src/surface.rs) -->\n";
 pub const DOCS_END: &str = "<!-- surface:end -->";
 
-/// `docs` with the text between the markers replaced by [`docs()`].
-pub fn splice_docs(docs_md: &str) -> Result<String, String> {
+/// `docs_md` with the text between the markers replaced by `section`.
+pub fn splice_docs(docs_md: &str, section: &str) -> Result<String, String> {
     let start = docs_md
         .find(DOCS_START)
         .ok_or("docs/widget.md lacks the surface:start marker")?
@@ -481,169 +840,135 @@ pub fn splice_docs(docs_md: &str) -> Result<String, String> {
     let end = docs_md
         .find(DOCS_END)
         .ok_or("docs/widget.md lacks the surface:end marker")?;
-    Ok(format!(
-        "{}{}{}",
-        &docs_md[..start],
-        docs(),
-        &docs_md[end..]
-    ))
+    Ok(format!("{}{section}{}", &docs_md[..start], &docs_md[end..]))
 }
 
-/// Where the surface and a hand-written file disagree, one line per difference.
-pub fn check_types(d_ts: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut compare = |what: &str, declared: BTreeSet<String>, wanted: BTreeSet<String>| {
-        for missing in wanted.difference(&declared) {
-            problems.push(format!("www/index.d.ts lacks {what} `{missing}`"));
-        }
-        for extra in declared.difference(&wanted) {
-            problems.push(format!(
-                "www/index.d.ts declares {what} `{extra}`, which xtask/src/surface.rs does not list"
-            ));
-        }
-    };
-    let element = block(d_ts, &format!("interface {CLASS} extends HTMLElement {{"));
-    let members = members(&element);
-    compare(
-        "the element property",
-        members
-            .iter()
-            .filter(|m| !m.contains('('))
-            .cloned()
-            .collect(),
-        ATTRIBUTES
-            .iter()
-            .map(|a| {
-                let read_only = if a.read_only { "readonly " } else { "" };
-                format!("{read_only}{}: {}", a.property, a.ty)
-            })
-            .collect(),
-    );
-    compare(
-        "the element method",
-        members
-            .iter()
-            .filter(|m| m.contains('('))
-            .cloned()
-            .collect(),
-        METHODS
-            .iter()
-            .map(|m| format!("{}{}", m.name, m.signature))
-            .collect(),
-    );
-    compare(
-        "the event",
-        members_of(d_ts, "interface HTMLElementEventMap {"),
-        EVENTS
-            .iter()
-            .map(|e| format!("'{}': CheckoutEvent", e.name))
-            .collect(),
-    );
-    compare(
-        "the detail field",
-        members_of(d_ts, "export interface CheckoutDetail {"),
-        DETAIL
-            .iter()
-            .map(|f| {
-                let optional = if f.optional { "?" } else { "" };
-                format!("{}{optional}: {}", f.name, f.ty)
-            })
-            .collect(),
-    );
-    let statuses = d_ts
-        .split_once("export type CheckoutStatus =")
-        .and_then(|(_, rest)| rest.split_once(';'))
-        .map(|(union, _)| union)
-        .unwrap_or_default();
-    compare(
-        "the status",
-        statuses
-            .split('|')
-            .map(|s| s.trim().trim_matches('\'').to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        STATUSES.iter().map(|s| (*s).to_owned()).collect(),
-    );
-    compare(
-        "the tag",
-        members_of(d_ts, "interface HTMLElementTagNameMap {"),
-        BTreeSet::from([format!("'{TAG}': {CLASS}")]),
-    );
-    problems
+/// A line of a difference: in both files, only in the committed one, only in the generated one.
+#[derive(Clone, Copy, PartialEq)]
+enum Line<'a> {
+    Both(&'a str),
+    Committed(&'a str),
+    Generated(&'a str),
 }
 
-/// The text inside the braces that follow `opening` (which ends with `{`); empty if absent.
-fn block(text: &str, opening: &str) -> String {
-    let Some(start) = text.find(opening).map(|i| i + opening.len()) else {
-        return String::new();
-    };
-    let mut depth = 1;
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return text[start..start + i].to_owned();
-                }
+/// The lines of `old` and `new` in order, as few of them marked changed as can be (the longest
+/// common subsequence, by dynamic programming on what lies between the common first and last
+/// lines: a generated file changes where its list changed, so that span is short).
+fn diff_lines<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Line<'a>> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (a, b) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
+    // common[i][j]: the length of the longest common subsequence of a[i..] and b[j..].
+    let mut common = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            common[i][j] = if a[i] == b[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let mut lines: Vec<Line> = old[..prefix].iter().map(|l| Line::Both(l)).collect();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            lines.push(Line::Both(a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if i < a.len() && (j == b.len() || common[i + 1][j] >= common[i][j + 1]) {
+            lines.push(Line::Committed(a[i]));
+            i += 1;
+        } else {
+            lines.push(Line::Generated(b[j]));
+            j += 1;
+        }
+    }
+    lines.extend(old[old.len() - suffix..].iter().map(|l| Line::Both(l)));
+    lines
+}
+
+/// `None` when `committed` is `generated`; else what differs, for a person to read: each
+/// changed line as `-` (committed) or `+` (generated), with two lines of context, each place
+/// under the number of the committed file's line it starts at.
+pub fn difference(path: &str, committed: &str, generated: &str) -> Option<String> {
+    const CONTEXT: usize = 2;
+    if committed == generated {
+        return None;
+    }
+    let old: Vec<&str> = committed.split_inclusive('\n').collect();
+    let new: Vec<&str> = generated.split_inclusive('\n').collect();
+    let lines = diff_lines(&old, &new);
+    let changed: Vec<usize> = (0..lines.len())
+        .filter(|&k| !matches!(lines[k], Line::Both(_)))
+        .collect();
+    let near_a_change = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
+    let mut out = format!(
+        "{path} differs from what xtask/src/surface.rs generates (- committed, + generated):\n"
+    );
+    let mut committed_line = 1;
+    for (k, line) in lines.iter().enumerate() {
+        if near_a_change(k) {
+            if k == 0 || !near_a_change(k - 1) {
+                out += &format!("@@ line {committed_line} @@\n");
             }
-            _ => {}
+            let (sign, text) = match line {
+                Line::Both(text) => (' ', text),
+                Line::Committed(text) => ('-', text),
+                Line::Generated(text) => ('+', text),
+            };
+            out += &match text.strip_suffix('\n') {
+                Some(text) => format!("{sign}{text}\n"),
+                // The file's last line, without a newline.
+                None => format!("{sign}{text}\n\\ no newline at the end\n"),
+            };
+        }
+        if !matches!(line, Line::Generated(_)) {
+            committed_line += 1;
         }
     }
-    String::new()
+    Some(out)
 }
 
-/// The declarations of a TypeScript interface body, one per `;`, without comments.
-fn members(body: &str) -> BTreeSet<String> {
-    let without_comments: String = {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some(start) = rest.find("/*") {
-            out += &rest[..start];
-            rest = rest[start..]
-                .find("*/")
-                .map_or("", |end| &rest[start + end + 2..]);
+/// `cargo xtask surface [--write]`: fails with the difference of every committed file that is
+/// not what the surface generates, or (`write`) writes those files.
+pub fn run(root: &Path, write: bool) -> anyhow::Result<()> {
+    let mut stale = Vec::new();
+    for (path, generated) in SURFACE.files(root)? {
+        let committed = match std::fs::read_to_string(root.join(path)) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(anyhow::Error::new(e).context(path)),
+        };
+        let Some(difference) = difference(path, &committed, &generated) else {
+            continue;
+        };
+        if write {
+            std::fs::write(root.join(path), &generated)?;
+            eprintln!("surface: wrote {path}");
+        } else {
+            stale.push(difference);
         }
-        out + rest
-    };
-    without_comments
-        .lines()
-        .map(|l| l.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
-        .split(';')
-        .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
-        .filter(|m| !m.is_empty())
-        .collect()
-}
-
-fn members_of(text: &str, opening: &str) -> BTreeSet<String> {
-    members(&block(text, opening))
-}
-
-/// Writes `contents` to `path` if it differs; says whether it was already up to date.
-pub fn ensure_file(path: &Path, contents: &str) -> anyhow::Result<bool> {
-    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
-        return Ok(true);
     }
-    std::fs::write(path, contents)?;
-    Ok(false)
-}
-
-/// Regenerates `www/custom-elements.json` and the docs section (`cargo xtask surface`).
-pub fn generate(root: &Path) -> anyhow::Result<()> {
-    ensure_file(&root.join("www/custom-elements.json"), &manifest())?;
-    let docs_path = root.join("docs/widget.md");
-    let docs_md = std::fs::read_to_string(&docs_path)?;
-    let spliced = splice_docs(&docs_md).map_err(anyhow::Error::msg)?;
-    ensure_file(&docs_path, &spliced)?;
-    let problems = check_types(&std::fs::read_to_string(root.join("www/index.d.ts"))?);
-    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    anyhow::ensure!(
+        stale.is_empty(),
+        "{}\n`cargo xtask surface --write` writes what the list generates; commit it",
+        stale.join("\n")
+    );
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn root() -> std::path::PathBuf {
@@ -654,53 +979,146 @@ mod tests {
         std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    #[test]
-    fn custom_elements_json_is_generated_from_the_surface() {
-        let up_to_date = ensure_file(&root().join("www/custom-elements.json"), &manifest())
-            .expect("www/custom-elements.json written");
-        assert!(
-            up_to_date,
-            "www/custom-elements.json was stale: it is regenerated now, commit it"
-        );
+    /// Panics with the difference unless the committed `path` is what the surface generates.
+    fn assert_committed(path: &str) {
+        let files = SURFACE
+            .files(&root())
+            .expect("the surface's files generated");
+        let (_, generated) = files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .expect("a generated file");
+        if let Some(difference) = difference(path, &read(path), generated) {
+            panic!("{difference}\nrun `cargo xtask surface --write` and commit the result");
+        }
+    }
+
+    /// The lines only `before` has and the lines only `after` has, each counted.
+    fn changed_lines(before: &str, after: &str) -> (Vec<String>, Vec<String>) {
+        let only = |a: &str, b: &str| -> Vec<String> {
+            let mut rest: Vec<&str> = b.lines().collect();
+            a.lines()
+                .filter(|line| match rest.iter().position(|l| l == line) {
+                    Some(i) => {
+                        rest.remove(i);
+                        false
+                    }
+                    None => true,
+                })
+                .map(str::to_owned)
+                .collect()
+        };
+        (only(before, after), only(after, before))
     }
 
     #[test]
-    fn the_docs_surface_section_is_generated_from_the_surface() {
-        let spliced = splice_docs(&read("docs/widget.md")).expect("the markers are there");
-        let up_to_date =
-            ensure_file(&root().join("docs/widget.md"), &spliced).expect("docs written");
-        assert!(
-            up_to_date,
-            "docs/widget.md's surface section was stale: it is regenerated now, commit it"
-        );
+    fn index_d_ts_is_what_the_surface_generates() {
+        assert_committed("www/index.d.ts");
     }
 
     #[test]
-    fn index_d_ts_declares_exactly_the_surface() {
-        let problems = check_types(&read("www/index.d.ts"));
-        assert!(
-            problems.is_empty(),
-            "www/index.d.ts and xtask/src/surface.rs disagree:\n{}",
-            problems.join("\n")
-        );
+    fn custom_elements_json_is_what_the_surface_generates() {
+        assert_committed("www/custom-elements.json");
     }
 
     #[test]
-    fn the_type_check_catches_a_missing_event_and_an_undeclared_property() {
-        let d_ts = read("www/index.d.ts")
-            .replace("'mobilepay:expired': CheckoutEvent;", "")
-            .replace(
-                "  theme: string | null;",
-                "  theme: string | null;\n  colour: string;",
-            );
-        let problems = check_types(&d_ts);
+    fn the_docs_surface_section_is_what_the_surface_generates() {
+        assert_committed("docs/widget.md");
+    }
+
+    #[test]
+    fn an_event_removed_from_the_list_leaves_the_types_and_the_manifest() {
+        let events: Vec<Event> = EVENTS
+            .iter()
+            .filter(|e| e.name != "mobilepay:expired")
+            .copied()
+            .collect();
+        let changed = Surface {
+            events: &events,
+            ..SURFACE
+        };
         assert_eq!(
-            problems,
-            [
-                "www/index.d.ts declares the element property `colour: string`, which xtask/src/surface.rs does not list",
-                "www/index.d.ts lacks the event `'mobilepay:expired': CheckoutEvent`",
-            ]
+            changed_lines(&SURFACE.types(), &changed.types()),
+            (
+                vec![
+                    "  onExpired?: (detail: CheckoutDetail) => void;".to_owned(),
+                    "    'mobilepay:expired': CheckoutEvent;".to_owned(),
+                ],
+                vec![]
+            )
         );
+        assert!(SURFACE.manifest().contains("\"mobilepay:expired\""));
+        assert!(!changed.manifest().contains("\"mobilepay:expired\""));
+    }
+
+    #[test]
+    fn an_attribute_added_to_the_list_becomes_a_property_of_the_element() {
+        let mut attributes = ATTRIBUTES.to_vec();
+        attributes.push(Attribute {
+            name: "colour",
+            property: "colour",
+            ty: "string | null",
+            read_only: false,
+            description: "A colour.",
+        });
+        let changed = Surface {
+            attributes: &attributes,
+            ..SURFACE
+        };
+        assert_eq!(
+            changed_lines(&SURFACE.types(), &changed.types()),
+            (vec![], vec!["  colour: string | null;".to_owned()])
+        );
+        let (removed, added) = changed_lines(&SURFACE.docs(), &changed.docs());
+        assert_eq!(
+            (removed, added),
+            (vec![], vec!["| `colour` | A colour. |".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_doc_comment_keeps_the_lines_the_list_breaks() {
+        assert_eq!(doc_comment("", "One line."), "/** One line. */\n");
+        assert_eq!(
+            doc_comment("  ", "First line,\nsecond line."),
+            "  /** First line,\n   * second line. */\n"
+        );
+    }
+
+    #[test]
+    fn a_stale_file_is_reported_with_the_lines_that_differ() {
+        let committed = "a\nb\nc\nd\ne\nf\n";
+        let generated = "a\nb\nc\nD\ne\nf\n";
+        assert_eq!(difference("x.d.ts", committed, committed), None);
+        assert_eq!(
+            difference("x.d.ts", committed, generated).as_deref(),
+            Some(
+                "x.d.ts differs from what xtask/src/surface.rs generates (- committed, + generated):\n\
+                 @@ line 2 @@\n b\n c\n-d\n+D\n e\n f\n"
+            )
+        );
+        // Two changes far apart: two places, each with its context; a line added at the end.
+        let committed = "1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+        let generated = "one\n2\n3\n4\n5\n6\n7\n8\n9\n10";
+        assert_eq!(
+            difference("x.d.ts", committed, generated).as_deref(),
+            Some(
+                "x.d.ts differs from what xtask/src/surface.rs generates (- committed, + generated):\n\
+                 @@ line 1 @@\n-1\n+one\n 2\n 3\n\
+                 @@ line 8 @@\n 8\n 9\n+10\n\\ no newline at the end\n"
+            )
+        );
+    }
+
+    #[test]
+    fn mount_takes_as_options_the_attributes_a_page_sets() {
+        let options: Vec<&str> = MOUNT_OPTIONS.iter().map(|o| o.name).collect();
+        let writable: Vec<&str> = ATTRIBUTES
+            .iter()
+            .filter(|a| !a.read_only)
+            .map(|a| a.property)
+            .collect();
+        assert_eq!(options, writable);
     }
 
     #[test]
@@ -727,8 +1145,9 @@ mod tests {
         for event in EVENTS {
             let short = event.name.trim_start_matches("mobilepay:");
             assert!(
-                index.contains(&format!("{short}: 'on")),
-                "www/index.js has no callback for {}",
+                index.contains(&format!("{short}: '{}'", event.callback)),
+                "www/index.js's CALLBACKS does not call {} for {}",
+                event.callback,
                 event.name
             );
         }
@@ -746,15 +1165,29 @@ mod tests {
                 m.name
             );
         }
+        for f in FUNCTIONS {
+            assert!(
+                index.contains(&format!("export function {}(", f.name)),
+                "www/index.js does not export {}",
+                f.name
+            );
+        }
     }
 
     #[test]
     fn the_stylesheet_declares_every_custom_property_with_its_documented_default() {
         let css = read("src/style.css");
-        let host = block(&css, ":host {");
-        let declared: BTreeSet<String> = members(&host)
-            .into_iter()
+        let host = css
+            .split_once(":host {")
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(block, _)| block)
+            .expect("src/style.css has a :host block");
+        let declared: BTreeSet<String> = host
+            .split(';')
+            // A comment before a declaration is not part of it.
+            .map(|d| d.rsplit("*/").next().unwrap_or_default().trim())
             .filter(|d| d.starts_with("--mobilepay-"))
+            .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" "))
             .collect();
         let wanted: BTreeSet<String> = CSS_PROPERTIES
             .iter()
