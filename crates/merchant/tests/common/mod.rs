@@ -1,17 +1,23 @@
 //! Helpers shared by the merchant backend's test binaries: a backend and its sandbox
-//! in-process on `127.0.0.1:0`, the merchant API's calls, and a PostgreSQL server of its own.
+//! in-process on `127.0.0.1:0` ([`App`] for the merchant API's calls, [`TestApp`] for the
+//! checkout's surface and its event streams), and a PostgreSQL server of its own.
 //! Each binary uses part of it.
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
+use futures_util::{Stream, StreamExt};
 use mobilepay_client::ApiKey;
 use mobilepay_client::webhook::Verifier;
+use mobilepay_merchant::checkouts::{Checkout, Created, NewCheckout};
 use mobilepay_merchant::{AppState, Config};
 use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
+use mobilepay_wire::checkout::{CheckoutSession, SessionStatus, StatusEvent};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
@@ -72,7 +78,25 @@ pub fn config(sandbox: &str, database_url: &str) -> Config {
 pub struct Merchant {
     pub address: String,
     pub state: Arc<AppState>,
+    /// The server's task: it ends once the backend has stopped.
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _stop: oneshot::Sender<()>,
+}
+
+impl Merchant {
+    /// Shuts the backend down, waits until it has stopped, cleanly, then drops its state (and
+    /// its database pool with it), as a process that exits would.
+    pub async fn stop(self) {
+        let Merchant {
+            state,
+            server,
+            _stop,
+            ..
+        } = self;
+        drop(_stop);
+        server.await.expect("joins").expect("stops cleanly");
+        drop(state);
+    }
 }
 
 pub async fn start_merchant(listener: TcpListener, address: String, config: Config) -> Merchant {
@@ -80,7 +104,7 @@ pub async fn start_merchant(listener: TcpListener, address: String, config: Conf
         .await
         .expect("a merchant state");
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(mobilepay_merchant::serve(
+    let server = tokio::spawn(mobilepay_merchant::serve(
         listener,
         Arc::clone(&state),
         async move {
@@ -90,24 +114,29 @@ pub async fn start_merchant(listener: TcpListener, address: String, config: Conf
     Merchant {
         address,
         state,
+        server,
         _stop: stop,
     }
 }
 
 /// A sandbox delivering its webhooks to `webhook_url`; it stops when the sender drops.
 pub async fn start_sandbox(webhook_url: &str) -> (String, oneshot::Sender<()>) {
+    start_sandbox_with(mobilepay_sandbox::Config {
+        webhook_url: Some(webhook_url.to_owned()),
+        ..mobilepay_sandbox::Config::default()
+    })
+    .await
+}
+
+/// A sandbox configured by `config`; it stops when the sender drops.
+pub async fn start_sandbox_with(
+    config: mobilepay_sandbox::Config,
+) -> (String, oneshot::Sender<()>) {
     let (listener, url) = bind().await;
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(mobilepay_sandbox::run(
-        listener,
-        mobilepay_sandbox::Config {
-            webhook_url: Some(webhook_url.to_owned()),
-            ..mobilepay_sandbox::Config::default()
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    tokio::spawn(mobilepay_sandbox::run(listener, config, async {
+        let _ = stopped.await;
+    }));
     (url, stop)
 }
 
@@ -213,17 +242,7 @@ impl App {
 
     /// Plays the shopper's phone: the sandbox settles the payment and sends its webhook.
     pub async fn pay(&self, payment_id: &str, outcome: &str) {
-        let response = self
-            .http
-            .post(format!(
-                "{}/sandbox/v1/payments/{payment_id}/pay",
-                self.sandbox
-            ))
-            .json(&json!({"outcome": outcome}))
-            .send()
-            .await
-            .expect("the sandbox answers");
-        assert_eq!(response.status(), StatusCode::OK, "the sandbox took it");
+        pay_on(&self.http, &self.sandbox, payment_id, outcome).await;
     }
 
     /// Posts a webhook signed with the demo secret, as MOBILE-PAY would.
@@ -530,4 +549,391 @@ impl Drop for TestPostgres {
             self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-s", "stop"]);
         });
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TestApp: the checkout's surface a browser and MOBILE-PAY see (tests/api)
+// ---------------------------------------------------------------------------------------------
+
+/// A merchant backend and its sandbox, running in-process, the sandbox's webhooks going to the
+/// backend: what `/checkout/sessions`, the status URL, the event stream and
+/// `/webhooks/mobilepay` are tested against. Unlike [`App`], both configurations can be
+/// adjusted, the backend can be stopped while the test goes on, and orders are placed through
+/// the backend's store (the tests of `/v1` are elsewhere).
+pub struct TestApp {
+    /// The merchant backend, `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The sandbox, `http://127.0.0.1:<port>`.
+    pub sandbox: String,
+    /// The backend's state, shared with its router: tests create checkouts through its store.
+    pub state: Arc<AppState>,
+    pub http: reqwest::Client,
+    /// Dropping it shuts the backend down (ending its open event streams).
+    stop_merchant: Option<oneshot::Sender<()>>,
+    _stop_sandbox: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// The default pairing: demo key, demo merchant, demo webhook secret.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}, |_| {}).await
+    }
+
+    /// The pairing with the configurations adjusted by `sandbox` and `merchant`.
+    pub async fn spawn_with(
+        sandbox: impl FnOnce(&mut mobilepay_sandbox::Config),
+        merchant: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let (listener, address) = bind().await;
+        let mut sandbox_config = mobilepay_sandbox::Config {
+            webhook_url: Some(format!("{address}/webhooks/mobilepay")),
+            ..mobilepay_sandbox::Config::default()
+        };
+        sandbox(&mut sandbox_config);
+        let (sandbox, stop_sandbox) = start_sandbox_with(sandbox_config).await;
+        let mut config = config(&sandbox, "sqlite::memory:");
+        merchant(&mut config);
+        let Merchant {
+            address,
+            state,
+            _stop,
+            ..
+        } = start_merchant(listener, address, config).await;
+        TestApp {
+            address,
+            sandbox,
+            state,
+            http: reqwest::Client::new(),
+            stop_merchant: Some(_stop),
+            _stop_sandbox: stop_sandbox,
+        }
+    }
+
+    /// An open checkout of 25 000 FCFA, as a shop creates it through `/v1/checkouts`.
+    pub async fn place_order(&self) -> Checkout {
+        place_order_in(&self.state).await
+    }
+
+    pub async fn post_session(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/checkout/sessions", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("the backend answers")
+    }
+
+    /// Creates a fresh session for `order_id`; it must succeed.
+    pub async fn create_session(&self, order_id: &str) -> CheckoutSession {
+        let response = self.post_session(&json!({"order_id": order_id})).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("a CheckoutSession")
+    }
+
+    /// An order and its session.
+    pub async fn new_session(&self) -> CheckoutSession {
+        let order = self.place_order().await;
+        self.create_session(&order.id).await
+    }
+
+    /// Plays the shopper's phone: the sandbox settles the payment and sends its webhook.
+    pub async fn pay(&self, payment_id: &str, outcome: &str) {
+        pay_on(&self.http, &self.sandbox, payment_id, outcome).await;
+    }
+
+    /// `GET url`, a whole URL (capability URLs come whole from the backend).
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("the backend answers")
+    }
+
+    /// The session's status as its status URL tells it.
+    pub async fn status(&self, session: &CheckoutSession) -> StatusEvent {
+        let response = self.get(&session.status_url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a StatusEvent")
+    }
+
+    /// The stored session of `payment_id`.
+    pub async fn stored(&self, payment_id: &str) -> mobilepay_merchant::sessions::Session {
+        self.state
+            .sessions
+            .for_payment(payment_id)
+            .await
+            .expect("the database answers")
+            .expect("a session for the payment")
+    }
+
+    /// Waits (bounded) until the session of `payment_id` reaches `status`, woken by the
+    /// backend's own wake-ups rather than polling.
+    pub async fn wait_for(&self, payment_id: &str, status: SessionStatus) {
+        let id = self.stored(payment_id).await.id;
+        let mut subscription = self.state.sessions.hub.subscribe(&id);
+        let reached = async {
+            loop {
+                if self.stored(payment_id).await.current.event.status == status {
+                    return;
+                }
+                if subscription.rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(PROMPTLY, reached)
+            .await
+            .unwrap_or_else(|_| panic!("the session reached {status:?} in time"));
+    }
+
+    /// The session's sequence number: how many statuses it has had.
+    pub async fn seq(&self, payment_id: &str) -> i64 {
+        self.stored(payment_id).await.current.seq
+    }
+
+    /// Opens the session's event stream; it must be one.
+    pub async fn events(&self, session: &CheckoutSession) -> EventStream {
+        let response = self.get(&session.events_url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = content_type(&response);
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        EventStream::of(response)
+    }
+
+    /// Posts a JSON `body` to `/webhooks/mobilepay` with `headers` (signed or not).
+    pub async fn post_webhook(&self, mut headers: HeaderMap, body: &str) -> reqwest::Response {
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("a header value"),
+        );
+        self.http
+            .post(format!("{}/webhooks/mobilepay", self.address))
+            .headers(headers)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("the backend answers")
+    }
+
+    /// Sends `body` signed as MOBILE-PAY signs it; the backend must acknowledge it.
+    pub async fn send_signed_webhook(&self, body: &str) {
+        let response = self
+            .post_webhook(sign_body(DEMO_WEBHOOK_SECRET, body), body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let ack: Value = response.json().await.expect("a JSON acknowledgement");
+        assert_eq!(ack, json!({"received": true}));
+    }
+
+    /// Shuts the backend down, as `run` does when its shutdown future completes.
+    pub fn stop_merchant(&mut self) {
+        drop(self.stop_merchant.take());
+    }
+}
+
+/// [`sign`] with the `webhook-id` `msg_test_<the body's length>`: one body sent twice is one
+/// webhook delivered twice.
+pub fn sign_body(secret: &str, body: &str) -> HeaderMap {
+    sign(secret, &format!("msg_test_{}", body.len()), body)
+}
+
+pub fn transaction_failed(payment_id: &str) -> String {
+    json!({
+        "event": "transaction.failed",
+        "timestamp": "2026-02-26T10:30:00Z",
+        "data": {"transaction_id": payment_id, "error_code": "INSUFFICIENT_FUNDS", "error_message": "Solde insuffisant"},
+    })
+    .to_string()
+}
+
+pub fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An open checkout of 25 000 FCFA for "Pagne wax 6 yards", created in `state`'s store as
+/// `/v1/checkouts` creates it, under a fresh reference.
+pub async fn place_order_in(state: &AppState) -> Checkout {
+    let new = NewCheckout::parse(mobilepay_wire::merchant::CreateCheckout {
+        amount: 25_000,
+        description: "Pagne wax 6 yards".to_owned(),
+        reference: mobilepay_merchant::ids::random_token("order-", 8),
+        metadata: None,
+        expires_in: Some(3600),
+        return_url: None,
+    })
+    .expect("a valid checkout");
+    match state
+        .checkouts
+        .create(new)
+        .await
+        .expect("the checkout is stored")
+    {
+        Created::New(checkout) => checkout,
+        Created::Existing(checkout) => panic!("a fresh reference had a checkout: {checkout:?}"),
+    }
+}
+
+/// What the widget does on the backend at `address`; the answer must be a session, new or
+/// resumed.
+pub async fn create_session_at(address: &str, order_id: &str) -> CheckoutSession {
+    let response = reqwest::Client::new()
+        .post(format!("{address}/checkout/sessions"))
+        .json(&json!({ "order_id": order_id }))
+        .send()
+        .await
+        .expect("the backend answers");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("a CheckoutSession")
+}
+
+/// Pays `payment_id` successfully on the sandbox at `sandbox`.
+pub async fn pay_at(sandbox: &str, payment_id: &str) {
+    pay_on(&reqwest::Client::new(), sandbox, payment_id, "success").await;
+}
+
+/// Plays the shopper's phone on the sandbox at `sandbox`: it settles `payment_id` with
+/// `outcome` (`success`, `insufficient_funds`, …) and sends its webhook.
+pub async fn pay_on(http: &reqwest::Client, sandbox: &str, payment_id: &str, outcome: &str) {
+    let response = http
+        .post(format!("{sandbox}/sandbox/v1/payments/{payment_id}/pay"))
+        .json(&json!({ "outcome": outcome }))
+        .send()
+        .await
+        .expect("the sandbox answers");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the sandbox took the payment"
+    );
+}
+
+/// Opens `events_url`, sending `Last-Event-ID` when given.
+pub async fn open_events(url: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.expect("the backend answers")
+}
+
+/// The events of `response`, which must be a `200`.
+pub fn event_stream(response: reqwest::Response) -> EventStream {
+    assert_eq!(response.status(), StatusCode::OK);
+    EventStream::of(response)
+}
+
+/// Reads `status` events until one is final, waiting at most [`PROMPTLY`] for each.
+pub async fn final_status(stream: &mut EventStream) -> SseEvent {
+    loop {
+        let event = stream.next().await.expect("a final status in time");
+        if event.status().status != SessionStatus::AwaitingPayment {
+            return event;
+        }
+    }
+}
+
+/// A SQLite database file in a temporary folder (removed with it), and its URL.
+pub fn sqlite_file() -> (tempfile::TempDir, String) {
+    let data = tempfile::tempdir().expect("a temporary folder");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("m.sqlite3").display()
+    );
+    (data, url)
+}
+
+/// One Server-Sent Event.
+#[derive(Debug, Default)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: String,
+    pub data: String,
+    pub retry: Option<String>,
+}
+
+impl SseEvent {
+    /// The event's `StatusEvent`; it must be a `status` event.
+    pub fn status(&self) -> StatusEvent {
+        assert_eq!(self.event, "status", "{self:?}");
+        serde_json::from_str(&self.data).expect("a StatusEvent as data")
+    }
+}
+
+/// Reads a `text/event-stream` body event by event.
+pub struct EventStream {
+    stream: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    buffer: Vec<u8>,
+}
+
+impl EventStream {
+    /// The events of `response`'s body, whatever its status.
+    pub fn of(response: reqwest::Response) -> EventStream {
+        EventStream {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next event, or `None` once the server ended the stream; waits at most [`PROMPTLY`].
+    pub async fn next(&mut self) -> Option<SseEvent> {
+        self.next_within(PROMPTLY).await
+    }
+
+    pub async fn next_within(&mut self, within: Duration) -> Option<SseEvent> {
+        tokio::time::timeout(within, self.read())
+            .await
+            .expect("an event, or the end of the stream, in time")
+    }
+
+    async fn read(&mut self) -> Option<SseEvent> {
+        loop {
+            while let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse_event(&String::from_utf8_lossy(&block)) {
+                    return Some(event);
+                }
+            }
+            match self.stream.next().await {
+                Some(chunk) => self
+                    .buffer
+                    .extend_from_slice(&chunk.expect("the stream reads")),
+                None => return None,
+            }
+        }
+    }
+}
+
+/// One event block; `None` for a block of comments only (keep-alives).
+fn parse_event(block: &str) -> Option<SseEvent> {
+    let mut event = SseEvent::default();
+    let mut fields = 0;
+    for line in block
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(':'))
+    {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        fields += 1;
+        match field {
+            "event" => event.event = value.to_owned(),
+            "id" => event.id = value.to_owned(),
+            "retry" => event.retry = Some(value.to_owned()),
+            "data" if event.data.is_empty() => event.data = value.to_owned(),
+            "data" => {
+                event.data.push('\n');
+                event.data.push_str(value);
+            }
+            _ => {}
+        }
+    }
+    (fields > 0).then_some(event)
 }
