@@ -13,6 +13,8 @@
 //! - [`sessions`]: checkout sessions (payment attempts) and their status history, stored; the
 //!   state machine; commit-then-wake.
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
+//! - [`ingest`]: MOBILE-PAY's verified webhooks stored by one writer, many per transaction,
+//!   each acknowledged after its commit.
 //! - [`lease`]: work done by one instance at a time (a row of the shared database).
 //! - [`stream`]: one session's status as Server-Sent Events, read from the database at each
 //!   wake-up.
@@ -41,6 +43,7 @@ pub mod events;
 pub mod hub;
 pub mod idempotency;
 pub mod ids;
+pub mod ingest;
 pub mod keys;
 pub mod lease;
 pub mod metrics;
@@ -76,6 +79,8 @@ pub struct AppState {
     pub console: console::Console,
     /// Wakes the webhook delivery worker; holds its HTTP client.
     pub outbox: outbox::Outbox,
+    /// MOBILE-PAY's webhooks, stored a batch per transaction.
+    pub ingest: ingest::Ingest,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -100,6 +105,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: ids::instance_name(),
         outbox: outbox::Outbox::new(config.notifications.clone(), events_committed)?,
+        ingest: ingest::Ingest::default(),
         public_url,
         config,
     }))
