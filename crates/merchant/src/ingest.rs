@@ -4,9 +4,9 @@
 //! while the database sees one transaction (one lock, one sync) for many webhooks instead of one
 //! each.
 //!
-//! Each webhook of a batch runs inside a savepoint of its own: one that fails (its savepoint
-//! rolled back, its request answered with the error, to be retried by MOBILE-PAY) loses none of
-//! the others. Wake-ups follow the batch's commit ([`Sessions::commit_then_wake`]), as for a
+//! A webhook that fails to store loses none of the others: its batch is then stored again,
+//! each webhook in a savepoint of its own, the failing one rolled back and its request answered
+//! with the error (MOBILE-PAY retries it). Wake-ups follow the batch's commit ([`Sessions::commit_then_wake`]), as for a
 //! single change.
 //!
 //! Must not: answer a request before its batch committed, or let one webhook's failure decide
@@ -184,13 +184,42 @@ async fn write(state: Weak<AppState>, mut queue: mpsc::Receiver<Job>, counts: Ar
     }
 }
 
-/// Stores `batch` in `tx`, each webhook in a savepoint, and commits. `Ok` holds each webhook's
-/// answer (its own failure, if it failed); `Err` means nothing of the batch was committed.
+/// Stores `batch` in `tx` and commits. `Ok` holds each webhook's answer (its own failure, if it
+/// failed); `Err` means nothing of the batch was committed.
+///
+/// Most batches have no failing webhook: they are stored in the transaction itself, a statement
+/// or a few each. When one fails, that transaction is rolled back and the batch stored again in
+/// a new one, each webhook in a savepoint of its own, so that the failing one is left out alone.
 async fn write_batch(
+    state: &AppState,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    batch: &[Job],
+) -> Result<Vec<Result<Stored, sqlx::Error>>, sqlx::Error> {
+    if let Attempt::Committed(answers) = attempt(state, tx, batch, false).await? {
+        return Ok(answers);
+    }
+    let tx = state.sessions.db.begin().await?;
+    match attempt(state, tx, batch, true).await? {
+        Attempt::Committed(answers) => Ok(answers),
+        // With savepoints a failing webhook fails alone: not reached.
+        Attempt::RowFailed => Err(sqlx::Error::Protocol(
+            "a webhook failed outside its savepoint".to_owned(),
+        )),
+    }
+}
+
+enum Attempt {
+    Committed(Vec<Result<Stored, sqlx::Error>>),
+    /// A webhook failed without a savepoint: the transaction was rolled back.
+    RowFailed,
+}
+
+async fn attempt(
     state: &AppState,
     mut tx: sqlx::Transaction<'static, sqlx::Any>,
     batch: &[Job],
-) -> Result<Vec<Result<Stored, sqlx::Error>>, sqlx::Error> {
+    savepoints: bool,
+) -> Result<Attempt, sqlx::Error> {
     let at = now();
     sqlx::query("DELETE FROM received_webhooks WHERE received_at < $1")
         .bind(at - DEDUPLICATION_WINDOW_SECONDS)
@@ -200,38 +229,56 @@ async fn write_batch(
     let mut woken = Vec::new();
     let mut refunds_ended = false;
     for job in batch {
-        // A failure to open, release or roll back a savepoint is the transaction's own: the
-        // batch fails as a whole (`?`), never answered as if stored.
-        let mut savepoint = tx.begin().await?;
-        match store_in(state, &mut savepoint, &job.webhook, at).await {
+        let stored = if savepoints {
+            // A failure to open, release or roll back a savepoint is the transaction's own: the
+            // batch fails as a whole (`?`), never answered as if stored.
+            let mut savepoint = tx.begin().await?;
+            let stored = store_in(state, &mut savepoint, &job.webhook, at).await;
+            match &stored {
+                Ok(_) => savepoint.commit().await?,
+                Err(_) => savepoint.rollback().await?,
+            }
+            stored
+        } else {
+            match store_in(state, &mut tx, &job.webhook, at).await {
+                Ok(row) => Ok(row),
+                Err(error) => {
+                    tracing::debug!(%error, webhook_id = %job.webhook.id, "a webhook failed: its batch again, with savepoints");
+                    tx.rollback().await?;
+                    return Ok(Attempt::RowFailed);
+                }
+            }
+        };
+        match stored {
             Ok(row) => {
-                savepoint.commit().await?;
                 if let Some(session_id) = row.woken {
                     woken.push(session_id);
                 }
                 refunds_ended |= row.refund_ended;
-                // Counted before the commit and wake-up: whoever sees the new status sees it
-                // counted.
-                metrics::counter!(
-                    crate::metrics::WEBHOOKS,
-                    "event" => job.webhook.event.kind.name().to_owned(),
-                    "outcome" => row.stored.as_str()
-                )
-                .increment(1);
                 answers.push(Ok(row.stored));
             }
             Err(error) => {
-                savepoint.rollback().await?;
                 tracing::warn!(%error, webhook_id = %job.webhook.id, "webhook not stored");
                 answers.push(Err(error));
             }
+        }
+    }
+    // Counted before the commit and wake-up: whoever sees the new status sees it counted.
+    for (job, answer) in batch.iter().zip(&answers) {
+        if let Ok(stored) = answer {
+            metrics::counter!(
+                crate::metrics::WEBHOOKS,
+                "event" => job.webhook.event.kind.name().to_owned(),
+                "outcome" => stored.as_str()
+            )
+            .increment(1);
         }
     }
     state.sessions.commit_then_wake(tx, &woken).await?;
     if refunds_ended {
         state.outbox.wake();
     }
-    Ok(answers)
+    Ok(Attempt::Committed(answers))
 }
 
 /// What one webhook changed.
