@@ -204,7 +204,7 @@ fn ensure_chromium() -> anyhow::Result<()> {
 
 /// PostgreSQL's server binaries (the merchant backend's scale-out tests start one of their
 /// own): from Debian's packages, installed when missing and we are root.
-fn ensure_postgres() -> anyhow::Result<()> {
+pub(crate) fn ensure_postgres() -> anyhow::Result<()> {
     let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
         versions
             .filter_map(Result::ok)

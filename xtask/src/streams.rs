@@ -140,6 +140,9 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if options.nchan {
         ensure_nchan()?;
     }
+    if options.postgres {
+        crate::ensure_postgres()?;
+    }
     let most = options.shapes.iter().map(|s| s.streams).max().unwrap_or(0);
     let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open files limit")?;
     if (limit as usize) < most + 500 {
@@ -581,17 +584,27 @@ async fn open_sessions(
         let (http, backend) = (http.clone(), backend.to_owned());
         made.spawn(async move {
             // A checkout as a shop makes it through the merchant API, then the widget's session.
-            let checkout: serde_json::Value = http
-                .post(format!("{backend}/v1/checkouts"))
-                .bearer_auth(BENCH_API_KEY)
-                .json(&serde_json::json!({
-                    "amount": 25_000, "description": "bench", "reference": format!("bench-{n}"),
-                }))
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
+            // The API limits a key to 100 requests a second: past it, wait as told and retry.
+            let checkout: serde_json::Value = loop {
+                let response = http
+                    .post(format!("{backend}/v1/checkouts"))
+                    .bearer_auth(BENCH_API_KEY)
+                    .json(&serde_json::json!({
+                        "amount": 25_000, "description": "bench", "reference": format!("bench-{n}"),
+                    }))
+                    .send()
+                    .await?;
+                if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                    let wait = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                        .unwrap_or(1);
+                    tokio::time::sleep(Duration::from_secs(wait.clamp(1, 5))).await;
+                    continue;
+                }
+                break response.error_for_status()?.json().await?;
+            };
             let order_id = checkout["id"].as_str().context("a checkout id")?.to_owned();
             let session: serde_json::Value = http
                 .post(format!("{backend}/checkout/sessions"))

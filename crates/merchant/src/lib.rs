@@ -12,7 +12,12 @@
 //! - [`idempotency`]: `Idempotency-Key` on `/v1` POSTs, in the shared database.
 //! - [`sessions`]: checkout sessions (payment attempts) and their status history, stored; the
 //!   state machine; commit-then-wake.
+//! - [`connection`]: each connection's first request head, read without hyper: an event stream
+//!   is answered there (hyper's buffers are most of an idle stream's memory), the rest goes to
+//!   hyper.
 //! - [`hub`]: wake-ups for event streams, across instances through PostgreSQL `NOTIFY`.
+//! - [`ingest`]: MOBILE-PAY's verified webhooks stored by one writer, many per transaction,
+//!   each acknowledged after its commit.
 //! - [`lease`]: work done by one instance at a time (a row of the shared database).
 //! - [`stream`]: one session's status as Server-Sent Events, read from the database at each
 //!   wake-up.
@@ -34,6 +39,7 @@
 
 pub mod checkouts;
 pub mod config;
+pub mod connection;
 pub mod console;
 pub mod db;
 pub mod error;
@@ -41,6 +47,7 @@ pub mod events;
 pub mod hub;
 pub mod idempotency;
 pub mod ids;
+pub mod ingest;
 pub mod keys;
 pub mod lease;
 pub mod metrics;
@@ -76,6 +83,8 @@ pub struct AppState {
     pub console: console::Console,
     /// Wakes the webhook delivery worker; holds its HTTP client.
     pub outbox: outbox::Outbox,
+    /// MOBILE-PAY's webhooks, stored a batch per transaction.
+    pub ingest: ingest::Ingest,
 }
 
 /// Opens the database and builds the state for a backend listening on `listener`.
@@ -100,6 +109,7 @@ pub async fn state(listener: &TcpListener, config: Config) -> anyhow::Result<Arc
         limits: routes::checkout::Limits::new(config.sessions_per_minute),
         instance: ids::instance_name(),
         outbox: outbox::Outbox::new(config.notifications.clone(), events_committed)?,
+        ingest: ingest::Ingest::default(),
         public_url,
         config,
     }))
@@ -121,7 +131,8 @@ pub async fn run(
 /// Connections speak HTTP/1.1 only, through hyper directly rather than `axum::serve`'s automatic
 /// HTTP/1 + HTTP/2: browsers use HTTP/2 only over TLS, which the proxy in front terminates, and
 /// every connection's task holds room for the largest protocol it might speak — at tens of
-/// thousands of open streams that room is most of an idle stream's memory.
+/// thousands of open streams that room is most of an idle stream's memory. For the same reason
+/// an event stream request that opens a connection is answered by [`connection`] without hyper.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -162,20 +173,33 @@ pub async fn serve_with(
         // Events are small writes that should leave at once.
         let _ = socket.set_nodelay(true);
         let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
-            // A Router is always ready: no `poll_ready` needed.
-            tower_service::Service::call(&mut router.clone(), request)
-        });
-        let connection =
-            connections.watch(http.serve_connection(hyper_util::rt::TokioIo::new(socket), service));
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
+        // Held until the connection ends, so that shutdown waits for streams answered without
+        // hyper too.
+        let watcher = connections.watcher();
+        let http = http.clone();
+        let stopping = state.sessions.stopping();
+        tokio::spawn(connection::serve(
+            socket,
+            peer,
+            router.clone(),
+            stopping,
+            move |replay| {
+                let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    // A Router is always ready: no `poll_ready` needed.
+                    tower_service::Service::call(&mut router.clone(), request)
+                });
+                let connection = watcher
+                    .watch(http.serve_connection(hyper_util::rt::TokioIo::new(replay), service));
+                async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                }
+            },
+        ));
     }
     drop(listener);
     // Streams end first, then every connection finishes what it was answering.
