@@ -90,7 +90,13 @@ pub fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
                 .env("DEBIAN_FRONTEND", "noninteractive"),
         )?;
     }
-    crate::run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    // `--clear`: a virtualenv whose target folder was moved or copied has absolute paths that
+    // point nowhere (no `bin/pip`); it is made again rather than patched.
+    crate::run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+    )?;
     crate::run(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])

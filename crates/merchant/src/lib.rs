@@ -30,7 +30,8 @@
 //!   health checks.
 //! - [`error`]: every failure as `{error_code, error_message}`.
 //! - [`console`]: the merchant's console at `/console/` (server-rendered pages for the shop's
-//!   staff: sign-in, balance, history, payouts).
+//!   staff: sign-in, checkouts and their timelines, refunds, redelivery, webhook endpoints,
+//!   API keys, balance, history, payouts).
 //!
 //! Architecture invariants: the API key and webhook secrets never leave this process except in
 //! the `Authorization` header to MOBILE-PAY; only a verified webhook changes a session's status
