@@ -1,6 +1,8 @@
 //! `cargo xtask bench-streams [--against nchan] [--shape N/C]… [--rate R] [--runs K]
-//! [--ingest W] [--postgres]`: Server-Sent Event fan-out of the merchant backend, side by side
-//! with nginx + nchan, driven by one load generator in one run.
+//! [--ingest W] [--postgres] [--instances I]`: Server-Sent Event fan-out of the merchant
+//! backend, side by side with nginx + nchan, driven by one load generator in one run — or, with
+//! `--instances I` (PostgreSQL only, the backend alone), I backends on one database, each
+//! followed by a load generator process of its own ([`measure_instances`]).
 //!
 //! For each run, both servers start fresh (the backend: its release binary on SQLite, or on a
 //! PostgreSQL of the bench's own; nginx: the config in `xtask/nchan/`, its pid, log and temp
@@ -14,8 +16,9 @@
 //! workers — before and after the streams connect), publish → delivery latency at every stream
 //! (stamped with this process's monotonic clock just before the publish is written, and when the
 //! event's bytes are read), and CPU seconds (`/proc/PID/stat`) from the first connection to the
-//! last delivery; the load generator's own CPU beside them. Figures are medians over the runs,
-//! with their range.
+//! last delivery; the load generator's own CPU beside them. The latency is also split: publish →
+//! its `2xx`, and the backend's own wake-up → event histogram. Figures are medians over the
+//! runs, with their range.
 //!
 //! `--ingest W` also measures durable webhook ingestion: W signed webhooks from concurrent
 //! senders, each acknowledged only after its commit, on SQLite and (with `--postgres`, or when
@@ -32,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 
@@ -63,6 +66,9 @@ struct Options {
     runs: usize,
     ingest: usize,
     postgres: bool,
+    /// Backend instances sharing one PostgreSQL database, each followed by a load generator
+    /// process of its own.
+    instances: usize,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -73,6 +79,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         runs: 3,
         ingest: 0,
         postgres: false,
+        instances: 1,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -102,8 +109,9 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--runs" => options.runs = value()?.parse().context("--runs")?,
             "--ingest" => options.ingest = value()?.parse().context("--ingest")?,
             "--postgres" => options.postgres = true,
+            "--instances" => options.instances = value()?.parse().context("--instances")?,
             other => bail!(
-                "bench-streams [--against nchan] [--shape N/C]… [--rate R] [--runs K] [--ingest W] [--postgres]; not {other}"
+                "bench-streams [--against nchan] [--shape N/C]… [--rate R] [--runs K] [--ingest W] [--postgres] [--instances I]; not {other}"
             ),
         }
     }
@@ -120,10 +128,22 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         ];
     }
     ensure!(options.runs > 0 && options.rate > 0.0, "runs and rate > 0");
+    ensure!(options.instances > 0, "--instances > 0");
+    if options.instances > 1 {
+        // Instances share their sessions through the database and its NOTIFY: SQLite has none.
+        ensure!(options.postgres, "--instances needs --postgres");
+        ensure!(
+            !options.nchan,
+            "--instances measures the backend alone (nchan's workers share one process tree)"
+        );
+    }
     Ok(options)
 }
 
 pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) == Some(FOLLOWER) {
+        return follower();
+    }
     let options = parse(args)?;
     if cfg!(debug_assertions) {
         // An unoptimized load generator would be what is measured: run an optimized build of
@@ -143,7 +163,8 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
     if options.postgres {
         crate::ensure_postgres()?;
     }
-    let most = options.shapes.iter().map(|s| s.streams).max().unwrap_or(0);
+    // With several instances, each load generator process holds one instance's streams.
+    let most = options.shapes.iter().map(|s| s.streams).max().unwrap_or(0) / options.instances;
     let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open files limit")?;
     if (limit as usize) < most + 500 {
         bail!("this process may open {limit} files: too few for {most} streams");
@@ -191,6 +212,15 @@ struct Figures {
     server_cpu_s: f64,
     client_cpu_s: f64,
     open_s: f64,
+    /// Publish → its `2xx`: for the backend, verification, the batch writer's queue, the
+    /// commit and the wake-up (the answer follows the wake-up).
+    ack_p50_ms: f64,
+    ack_p99_ms: f64,
+    /// The backend's own `mobilepay_status_delivery_seconds` (wake-up → the stream yields the
+    /// event: the shared database read and the lock of the session's streams), as the upper
+    /// bound of the histogram's bucket; NaN for nchan.
+    wake_p50_ms: f64,
+    wake_p99_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +246,8 @@ async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> 
     };
     let mut results = vec![vec![Vec::new(); kinds.len()]; options.shapes.len()];
     let mut loads = Vec::new();
+    // With several instances: each one's memory per idle stream, by measurement.
+    let mut split_kib: Vec<(Shape, Vec<f64>)> = Vec::new();
     for run in 0..options.runs {
         for (s, shape) in options.shapes.iter().enumerate() {
             // Alternate who goes first, so that neither always meets a warmer machine.
@@ -228,6 +260,31 @@ async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> 
                 // Each server starts afresh for each measurement: memory freed by an earlier
                 // one would be reused and hide what the streams cost.
                 let figures = match kinds[k] {
+                    Kind::Ours if options.instances > 1 => {
+                        let pg = postgres.as_ref().context("instances run on PostgreSQL")?;
+                        let database = pg.fresh_database(&format!("bench_split_{run}_{s}"))?;
+                        let mut backends = Vec::new();
+                        // One after the other: the first applies the migrations.
+                        for _ in 0..options.instances {
+                            backends.push(
+                                Backend::start_on(binary, work, &sandbox, database.clone()).await?,
+                            );
+                        }
+                        let measured = async {
+                            let sessions =
+                                open_sessions(&backends[0].http, &backends[0].url, shape.channels)
+                                    .await?;
+                            measure_instances(&backends, &sessions, *shape, options.rate).await
+                        }
+                        .await;
+                        for backend in &mut backends {
+                            backend.stop().await;
+                        }
+                        measured.map(|(figures, kib)| {
+                            split_kib.push((*shape, kib));
+                            figures
+                        })
+                    }
                     Kind::Ours => {
                         let mut backend =
                             Backend::start(binary, work, &sandbox, postgres.as_ref()).await?;
@@ -235,12 +292,14 @@ async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> 
                             let sessions =
                                 open_sessions(&backend.http, &backend.url, shape.channels).await?;
                             let channels = backend.channels(&sessions)?;
+                            let metrics = format!("{}/metrics", backend.url);
                             measure(
                                 &backend.pids(),
                                 backend.addr,
                                 channels,
                                 *shape,
                                 options.rate,
+                                Some(&metrics),
                             )
                             .await
                         }
@@ -252,8 +311,15 @@ async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> 
                         let mut nginx = Nginx::start(config, work).await?;
                         let measured = async {
                             let channels = nginx.channels(run, s, shape.channels)?;
-                            measure(&nginx.pids()?, nginx.addr, channels, *shape, options.rate)
-                                .await
+                            measure(
+                                &nginx.pids()?,
+                                nginx.addr,
+                                channels,
+                                *shape,
+                                options.rate,
+                                None,
+                            )
+                            .await
                         }
                         .await;
                         nginx.stop().await;
@@ -276,6 +342,21 @@ async fn bench(binary: &Path, config: &Path, work: &Path, options: &Options) -> 
         loads.join(", ")
     );
     print_table(&options.shapes, &kinds, &results, options.rate);
+    if options.instances > 1 {
+        println!(
+            "\n{} instances on one PostgreSQL database, each followed by a load generator process of its own",
+            options.instances
+        );
+        for (shape, kib) in &split_kib {
+            let kib: Vec<String> = kib.iter().map(|k| format!("{k:.1}")).collect();
+            println!(
+                "- {} streams / {} channels: memory per idle stream by instance {} KiB",
+                shape.streams,
+                shape.channels,
+                kib.join(", ")
+            );
+        }
+    }
     if options.ingest > 0 {
         println!(
             "\nDurable webhook ingestion ({SENDERS} concurrent senders, each webhook committed before its 2xx)\n"
@@ -306,7 +387,7 @@ fn print_table(shapes: &[Shape], kinds: &[Kind], results: &[Vec<Vec<Figures>>], 
     }
     println!("{header}\n{rule}");
     type Pick = fn(&Figures) -> f64;
-    let rows: [(&str, Pick, usize); 8] = [
+    let rows: [(&str, Pick, usize); 12] = [
         ("memory per idle stream, KiB", |f| f.kib_per_stream, 1),
         ("publish → delivery p50, ms", |f| f.p50_ms, 2),
         ("p99, ms", |f| f.p99_ms, 2),
@@ -315,6 +396,18 @@ fn print_table(shapes: &[Shape], kinds: &[Kind], results: &[Vec<Vec<Figures>>], 
         ("server CPU, s", |f| f.server_cpu_s, 2),
         ("load generator CPU, s", |f| f.client_cpu_s, 2),
         ("time to connect the streams, s", |f| f.open_s, 2),
+        ("publish → its 2xx p50, ms", |f| f.ack_p50_ms, 2),
+        ("publish → its 2xx p99, ms", |f| f.ack_p99_ms, 2),
+        (
+            "server wake-up → event p50, ms (≤ bucket)",
+            |f| f.wake_p50_ms,
+            1,
+        ),
+        (
+            "server wake-up → event p99, ms (≤ bucket)",
+            |f| f.wake_p99_ms,
+            1,
+        ),
     ];
     for (s, shape) in shapes.iter().enumerate() {
         for (name, pick, digits) in rows {
@@ -329,7 +422,9 @@ fn print_table(shapes: &[Shape], kinds: &[Kind], results: &[Vec<Vec<Figures>>], 
                 let median = median(&values);
                 medians.push(median);
                 let (lo, hi) = (values[0], values[values.len() - 1]);
-                if values.len() > 1 {
+                if median.is_nan() {
+                    line.push_str(" — |");
+                } else if values.len() > 1 {
                     line.push_str(&format!(
                         " {median:.digits$} ({lo:.digits$}–{hi:.digits$}) |"
                     ));
@@ -338,7 +433,12 @@ fn print_table(shapes: &[Shape], kinds: &[Kind], results: &[Vec<Vec<Figures>>], 
                 }
             }
             if medians.len() > 1 {
-                line.push_str(&format!(" {:.2} |", medians[0] / medians[1]));
+                let ratio = medians[0] / medians[1];
+                if ratio.is_nan() {
+                    line.push_str(" — |");
+                } else {
+                    line.push_str(&format!(" {ratio:.2} |"));
+                }
             }
             println!("{line}");
         }
@@ -369,6 +469,7 @@ async fn measure(
     channels: Vec<Channel>,
     shape: Shape,
     rate: f64,
+    metrics: Option<&str>,
 ) -> anyhow::Result<Figures> {
     let http = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -376,37 +477,16 @@ async fn measure(
     let cpu_before = cpu_seconds(pids)?;
     let client_before = cpu_seconds(&[std::process::id()])?;
 
-    let (opened_tx, mut opened_rx) = mpsc::unbounded_channel::<()>();
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
-    // Each measurement binds addresses of its own: the ports of an earlier one linger in
-    // TIME_WAIT, and searching past them made connecting (and this process's CPU) 10× slower.
-    static MEASUREMENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let first_source = MEASUREMENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 4;
+    let requests: Vec<Arc<[u8]>> = channels.iter().map(|c| Arc::clone(&c.request)).collect();
     let started = Instant::now();
-    let mut opened = 0;
-    let mut tasks = tokio::task::JoinSet::new();
-    for i in 0..shape.streams {
-        let channel = i % shape.channels;
-        let host = 1 + (first_source + i / PER_SOURCE) % 250;
-        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8));
-        let request = Arc::clone(&channels[channel].request);
-        let (opened_tx, done_tx) = (opened_tx.clone(), done_tx.clone());
-        tasks.spawn(async move {
-            follow(source, addr, &request, channel, opened_tx, done_tx)
-                .await
-                .with_context(|| format!("stream {i}"))
-        });
-        if (i + 1) % RAMP == 0 {
-            while opened < i + 1 - RAMP / 2 {
-                wait_opened(&mut opened_rx, &mut tasks).await?;
-                opened += 1;
-            }
-        }
-    }
-    while opened < shape.streams {
-        wait_opened(&mut opened_rx, &mut tasks).await?;
-        opened += 1;
-    }
+    let first_source = next_sources(shape.streams);
+    let (mut tasks, mut done_rx) = open_streams(
+        addr,
+        &requests,
+        (0..shape.streams).map(|i| i % shape.channels),
+        first_source,
+    )
+    .await?;
     let open_s = started.elapsed().as_secs_f64();
     // Let first events, buffers and the allocator settle before reading the memory.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -420,10 +500,11 @@ async fn measure(
         tick.tick().await;
         let (http, stamps) = (http.clone(), Arc::clone(&stamps));
         publishes.spawn(async move {
-            stamps.lock().expect("stamps")[c] = Some(Instant::now());
+            let sent = Instant::now();
+            stamps.lock().expect("stamps")[c] = Some(sent);
             let status = http.execute(channel.publish).await?.status();
             ensure!(status.is_success(), "publish answered {status}");
-            anyhow::Ok(())
+            anyhow::Ok(sent.elapsed().as_secs_f64() * 1000.0)
         });
     }
     let mut received = Vec::with_capacity(shape.streams);
@@ -437,9 +518,15 @@ async fn measure(
     }
     let cpu_after = cpu_seconds(pids)?;
     let client_after = cpu_seconds(&[std::process::id()])?;
+    let mut acks = Vec::with_capacity(shape.channels);
     while let Some(published) = publishes.join_next().await {
-        published??;
+        acks.push(published??);
     }
+    let (ack_p50_ms, ack_p99_ms) = p50_p99(acks);
+    let (wake_p50_ms, wake_p99_ms) = match metrics {
+        Some(url) => wake_to_event(&http, &[url]).await?,
+        None => (f64::NAN, f64::NAN),
+    };
     while let Some(stream) = tasks.join_next().await {
         stream??;
     }
@@ -462,7 +549,376 @@ async fn measure(
         server_cpu_s: cpu_after - cpu_before,
         client_cpu_s: client_after - client_before,
         open_s,
+        ack_p50_ms,
+        ack_p99_ms,
+        wake_p50_ms,
+        wake_p99_ms,
     })
+}
+
+fn p50_p99(mut values: Vec<f64>) -> (f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    values.sort_by(f64::total_cmp);
+    let pct = |p: f64| values[((values.len() - 1) as f64 * p).round() as usize];
+    (pct(0.5), pct(0.99))
+}
+
+/// The p50 and p99 of the backends' `mobilepay_status_delivery_seconds` histograms summed, in
+/// ms, read from their `/metrics`.
+async fn wake_to_event(http: &reqwest::Client, urls: &[&str]) -> anyhow::Result<(f64, f64)> {
+    let mut texts = Vec::new();
+    for url in urls {
+        texts.push(
+            http.get(*url)
+                .send()
+                .await?
+                .error_for_status()?
+                .text()
+                .await?,
+        );
+    }
+    delivery_quantiles(&texts)
+}
+
+/// The p50 and p99 of the `mobilepay_status_delivery_seconds` histograms of these Prometheus
+/// texts summed, in ms: each the upper bound of the first bucket holding that share of the
+/// deliveries (NaN without any).
+fn delivery_quantiles(texts: &[String]) -> anyhow::Result<(f64, f64)> {
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for text in texts {
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("mobilepay_status_delivery_seconds_bucket{") else {
+                continue;
+            };
+            let Some((labels, count)) = rest.split_once("} ") else {
+                continue;
+            };
+            let Some(le) = labels
+                .split(',')
+                .find_map(|l| l.strip_prefix("le=\""))
+                .map(|l| l.trim_end_matches('"'))
+            else {
+                continue;
+            };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse()?
+            };
+            let count: f64 = count.trim().parse()?;
+            match buckets.iter_mut().find(|(b, _)| *b == le) {
+                Some((_, c)) => *c += count,
+                None => buckets.push((le, count)),
+            }
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last().map_or(0.0, |b| b.1);
+    let at = |share: f64| {
+        buckets
+            .iter()
+            .find(|(_, c)| total > 0.0 && *c >= share * total)
+            .map_or(f64::NAN, |(le, _)| le * 1000.0)
+    };
+    Ok((at(0.5), at(0.99)))
+}
+
+/// The sub-mode of `bench-streams` a load generator process of [`measure_instances`] runs in.
+const FOLLOWER: &str = "--follower";
+
+/// Nanoseconds since the Unix epoch of `at`, on the wall clock: the one clock the load
+/// generator processes share without `unsafe` (the bench lasts seconds; only a clock step
+/// during it would show).
+fn wall_ns(at: Instant, base: (Instant, SystemTime)) -> u128 {
+    let since_epoch = base.1.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (since_epoch + at.saturating_duration_since(base.0)).as_nanos()
+        - base.0.saturating_duration_since(at).as_nanos()
+}
+
+/// `shape.streams` streams over `shape.channels` sessions, split across `backends` (instances
+/// sharing one PostgreSQL database): each channel's streams alternate between the instances,
+/// and channel c's webhook goes to instance c mod I, so that half of the deliveries cross
+/// instances through the database's NOTIFY. Each instance's streams are held by a load
+/// generator process of its own (this binary in [`FOLLOWER`] mode: a process may open 20,000
+/// files here), which reports when they are open and when each got its final message, on the
+/// wall clock this process stamps its publishes with. Returns the figures and each instance's
+/// memory per idle stream.
+async fn measure_instances(
+    backends: &[Backend],
+    sessions: &[OpenSession],
+    shape: Shape,
+    rate: f64,
+) -> anyhow::Result<(Figures, Vec<f64>)> {
+    let n = backends.len();
+    let base = (Instant::now(), SystemTime::now());
+    let http = reqwest::Client::new();
+    let mut per_instance = Vec::new();
+    for backend in backends {
+        per_instance.push(backend.channels(sessions)?);
+    }
+    let publishes: Vec<reqwest::Request> = (0..shape.channels)
+        .map(|c| {
+            per_instance[c % n][c]
+                .publish
+                .try_clone()
+                .context("a webhook with a body in memory")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let pids: Vec<Vec<u32>> = backends.iter().map(Backend::pids).collect();
+    let all_pids: Vec<u32> = pids.iter().flatten().copied().collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = pids
+        .iter()
+        .map(|p| rss_kib(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cpu_before = cpu_seconds(&all_pids)?;
+    let client_before = cpu_seconds(&[std::process::id()])?;
+    let started = Instant::now();
+    let mut followers = Vec::new();
+    let mut counts = Vec::new();
+    for (k, backend) in backends.iter().enumerate() {
+        let streams: Vec<usize> = (0..shape.streams)
+            .filter(|i| (i / shape.channels) % n == k)
+            .map(|i| i % shape.channels)
+            .collect();
+        counts.push(streams.len());
+        let requests: Vec<String> = per_instance[k]
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.request).into_owned())
+            .collect();
+        let input = serde_json::to_vec(&serde_json::json!({
+            "addr": backend.addr.to_string(),
+            "first_source": next_sources(streams.len()),
+            "requests": requests,
+            "streams": streams,
+        }))?;
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(["bench-streams", FOLLOWER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting a load generator process")?;
+        let mut stdin = child.stdin.take().context("its stdin")?;
+        stdin.write_all(&input).await?;
+        drop(stdin);
+        let lines = tokio::io::BufReader::new(child.stdout.take().context("its stdout")?).lines();
+        followers.push((child, lines));
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    for (_, lines) in &mut followers {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .context("the streams opened in time")??
+            .context("a load generator ended before its streams opened")?;
+        ensure!(line == "opened", "a load generator said {line}");
+    }
+    let open_s = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_open = pids
+        .iter()
+        .map(|p| rss_kib(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let stamps: Arc<Mutex<Vec<Option<u128>>>> = Arc::new(Mutex::new(vec![None; shape.channels]));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let mut published = tokio::task::JoinSet::new();
+    for (c, publish) in publishes.into_iter().enumerate() {
+        tick.tick().await;
+        let (http, stamps) = (http.clone(), Arc::clone(&stamps));
+        published.spawn(async move {
+            let sent = Instant::now();
+            stamps.lock().expect("stamps")[c] = Some(wall_ns(sent, base));
+            let status = http.execute(publish).await?.status();
+            ensure!(status.is_success(), "publish answered {status}");
+            anyhow::Ok(sent.elapsed().as_secs_f64() * 1000.0)
+        });
+    }
+    let mut deliveries = Vec::with_capacity(shape.streams);
+    let mut followers_cpu = 0.0;
+    for (_, lines) in &mut followers {
+        let line = tokio::time::timeout_at(deadline + PATIENCE, lines.next_line())
+            .await
+            .context("every stream got its final message in time")??
+            .context("a load generator ended before its streams' messages")?;
+        let report: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("a load generator's report: {line}"))?;
+        followers_cpu += report["cpu_s"].as_f64().context("cpu_s")?;
+        for delivery in report["deliveries"].as_array().context("deliveries")? {
+            let channel = delivery[0].as_u64().context("a channel")? as usize;
+            let at: u128 = delivery[1]
+                .as_str()
+                .context("a time")?
+                .parse()
+                .context("a time")?;
+            deliveries.push((channel, at));
+        }
+    }
+    let cpu_after = cpu_seconds(&all_pids)?;
+    let client_after = cpu_seconds(&[std::process::id()])?;
+    let mut acks = Vec::with_capacity(shape.channels);
+    while let Some(publish) = published.join_next().await {
+        acks.push(publish??);
+    }
+    let (ack_p50_ms, ack_p99_ms) = p50_p99(acks);
+    let urls: Vec<String> = backends
+        .iter()
+        .map(|b| format!("{}/metrics", b.url))
+        .collect();
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let (wake_p50_ms, wake_p99_ms) = wake_to_event(&http, &urls).await?;
+    for (mut child, _) in followers {
+        let status = child.wait().await?;
+        ensure!(status.success(), "a load generator failed: {status}");
+    }
+    ensure!(
+        deliveries.len() == shape.streams,
+        "{} deliveries for {} streams",
+        deliveries.len(),
+        shape.streams
+    );
+    let stamps = stamps.lock().expect("stamps");
+    let mut latencies: Vec<f64> = deliveries
+        .iter()
+        .map(|(c, at)| {
+            let sent = stamps[*c].context("a delivery before its publish")?;
+            Ok(at.saturating_sub(sent) as f64 / 1e6)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    let kib: Vec<f64> = (0..n)
+        .map(|k| rss_open[k].saturating_sub(rss_before[k]) as f64 / counts[k] as f64)
+        .collect();
+    let total: u64 = (0..n)
+        .map(|k| rss_open[k].saturating_sub(rss_before[k]))
+        .sum();
+    Ok((
+        Figures {
+            kib_per_stream: total as f64 / shape.streams as f64,
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            p999_ms: pct(0.999),
+            max_ms: pct(1.0),
+            server_cpu_s: cpu_after - cpu_before,
+            client_cpu_s: client_after - client_before + followers_cpu,
+            open_s,
+            ack_p50_ms,
+            ack_p99_ms,
+            wake_p50_ms,
+            wake_p99_ms,
+        },
+        kib,
+    ))
+}
+
+/// A load generator process of [`measure_instances`]: reads what to follow from its stdin (JSON:
+/// `addr`, `first_source`, `requests` by channel, `streams` as the channel of each), opens the
+/// streams, says `opened`, then once every stream got its final message prints one JSON line:
+/// `deliveries` as `[channel, wall-clock nanoseconds as a string]` and its own `cpu_s`.
+fn follower() -> anyhow::Result<()> {
+    rlimit::increase_nofile_limit(u64::MAX).context("raising the open files limit")?;
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+    let input: serde_json::Value = serde_json::from_str(&input).context("the follower's input")?;
+    let addr: SocketAddr = input["addr"].as_str().context("addr")?.parse()?;
+    let first_source = input["first_source"].as_u64().context("first_source")? as usize;
+    let requests: Vec<Arc<[u8]>> = input["requests"]
+        .as_array()
+        .context("requests")?
+        .iter()
+        .map(|r| Ok(r.as_str().context("a request")?.as_bytes().into()))
+        .collect::<anyhow::Result<_>>()?;
+    let streams: Vec<usize> = input["streams"]
+        .as_array()
+        .context("streams")?
+        .iter()
+        .map(|c| Ok(c.as_u64().context("a channel")? as usize))
+        .collect::<anyhow::Result<_>>()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let base = (Instant::now(), SystemTime::now());
+            let cpu_before = cpu_seconds(&[std::process::id()])?;
+            let (mut tasks, mut done) =
+                open_streams(addr, &requests, streams.iter().copied(), first_source).await?;
+            println!("opened");
+            let deadline = tokio::time::Instant::now() + PATIENCE;
+            let mut deliveries = Vec::with_capacity(streams.len());
+            while deliveries.len() < streams.len() {
+                let (channel, at) = tokio::time::timeout_at(deadline, done.recv())
+                    .await
+                    .context("every stream got its final message in time")?
+                    .context("the streams ended early")?;
+                deliveries.push(serde_json::json!([channel, wall_ns(at, base).to_string()]));
+            }
+            let cpu_s = cpu_seconds(&[std::process::id()])? - cpu_before;
+            while let Some(stream) = tasks.join_next().await {
+                stream??;
+            }
+            println!(
+                "{}",
+                serde_json::json!({ "deliveries": deliveries, "cpu_s": cpu_s })
+            );
+            anyhow::Ok(())
+        })
+}
+
+/// Source addresses for `streams` new streams, none used by an earlier measurement: the ports of
+/// an earlier one linger in TIME_WAIT, and searching past them made connecting (and this
+/// process's CPU) 10× slower. Returns the first address's offset.
+fn next_sources(streams: usize) -> usize {
+    static USED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    USED.fetch_add(
+        streams.div_ceil(PER_SOURCE).max(4),
+        std::sync::atomic::Ordering::Relaxed,
+    )
+}
+
+type Deliveries = mpsc::UnboundedReceiver<(usize, Instant)>;
+
+/// Connects one stream per item of `stream_channels` (the channel it follows: its request is
+/// `requests[channel]`), [`RAMP`] at a time, from source addresses 127.0.0.x starting at offset
+/// `first_source` ([`PER_SOURCE`] streams each), and returns once every stream has its response
+/// headers: the streams' tasks and where each reports its final message's arrival.
+async fn open_streams(
+    addr: SocketAddr,
+    requests: &[Arc<[u8]>],
+    stream_channels: impl Iterator<Item = usize>,
+    first_source: usize,
+) -> anyhow::Result<(tokio::task::JoinSet<anyhow::Result<()>>, Deliveries)> {
+    let (opened_tx, mut opened_rx) = mpsc::unbounded_channel::<()>();
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let mut opened = 0;
+    let mut count = 0;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, channel) in stream_channels.enumerate() {
+        let host = 1 + (first_source + i / PER_SOURCE) % 250;
+        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8));
+        let request = Arc::clone(&requests[channel]);
+        let (opened_tx, done_tx) = (opened_tx.clone(), done_tx.clone());
+        tasks.spawn(async move {
+            follow(source, addr, &request, channel, opened_tx, done_tx)
+                .await
+                .with_context(|| format!("stream {i}"))
+        });
+        count = i + 1;
+        if count % RAMP == 0 {
+            while opened < count - RAMP / 2 {
+                wait_opened(&mut opened_rx, &mut tasks).await?;
+                opened += 1;
+            }
+        }
+    }
+    while opened < count {
+        wait_opened(&mut opened_rx, &mut tasks).await?;
+        opened += 1;
+    }
+    Ok((tasks, done_rx))
 }
 
 /// Waits for one more stream to open, failing early if a stream failed.
@@ -680,13 +1136,34 @@ impl Backend {
         postgres: Option<&Postgres>,
     ) -> anyhow::Result<Backend> {
         let port = free_port()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let data = work.join(format!("backend-{port}"));
-        std::fs::create_dir_all(&data)?;
         let database = match postgres {
             Some(pg) => pg.fresh_database(&format!("bench_{port}"))?,
-            None => format!("sqlite://{}?mode=rwc", data.join("bench.sqlite3").display()),
+            None => {
+                let data = work.join(format!("backend-{port}"));
+                format!("sqlite://{}?mode=rwc", data.join("bench.sqlite3").display())
+            }
         };
+        Backend::start_on(binary, work, sandbox, database).await
+    }
+
+    /// A backend on `database`, which other instances may share.
+    async fn start_on(
+        binary: &Path,
+        work: &Path,
+        sandbox: &Sandbox,
+        database: String,
+    ) -> anyhow::Result<Backend> {
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Its own folder whatever the database (SQLite's file, when it is one, is made below).
+        let data = match database.strip_prefix("sqlite://") {
+            Some(file) => Path::new(file.split('?').next().unwrap_or(file))
+                .parent()
+                .context("the SQLite file's folder")?
+                .to_path_buf(),
+            None => work.join(format!("backend-{port}")),
+        };
+        std::fs::create_dir_all(&data)?;
         let child = tokio::process::Command::new(binary)
             .env("BIND_ADDR", addr.to_string())
             .env("MOBILEPAY_API_URL", &sandbox.url)
@@ -706,8 +1183,19 @@ impl Backend {
             .env("SESSIONS_PER_MINUTE", "1000000")
             .env("MERCHANT_API_KEYS", BENCH_API_KEY)
             .env("RECONCILE_EVERY_SECS", "0")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            // BENCH_BACKEND_LOG: the backends' RUST_LOG, e.g. `warn,mobilepay_merchant::ingest=debug`
+            // for the webhook writer's timings (on this process's stderr).
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_BACKEND_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
+            // Its log (stdout) kept in target/bench-streams/backend-PORT.log when asked for.
+            .stdout(match std::env::var_os("BENCH_BACKEND_LOG") {
+                Some(_) => Stdio::from(std::fs::File::create(
+                    work.join(format!("backend-{port}.log")),
+                )?),
+                None => Stdio::null(),
+            })
             .kill_on_drop(true)
             .spawn()
             .context("starting the merchant backend")?;
@@ -1148,4 +1636,60 @@ fn date() -> String {
     crate::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
         .map(|d| d.trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn several_instances_need_postgresql_and_leave_nchan_out() {
+        assert!(parse(&args("--instances 2 --shape 30000/1000")).is_err());
+        assert!(parse(&args("--instances 2 --postgres --against nchan")).is_err());
+        let options = parse(&args("--instances 2 --postgres --shape 30000/1000")).expect("valid");
+        assert_eq!(options.instances, 2);
+        assert_eq!(parse(&args("")).expect("valid").instances, 1);
+    }
+
+    #[test]
+    fn delivery_quantiles_sum_the_instances_histograms_by_bucket() {
+        let text = |counts: [u32; 4]| {
+            format!(
+                "# TYPE mobilepay_status_delivery_seconds histogram\n\
+                 mobilepay_status_delivery_seconds_bucket{{le=\"0.001\"}} {}\n\
+                 mobilepay_status_delivery_seconds_bucket{{le=\"0.01\"}} {}\n\
+                 mobilepay_status_delivery_seconds_bucket{{le=\"0.1\"}} {}\n\
+                 mobilepay_status_delivery_seconds_bucket{{le=\"+Inf\"}} {}\n\
+                 mobilepay_status_delivery_seconds_sum 1.5\n",
+                counts[0], counts[1], counts[2], counts[3]
+            )
+        };
+        // 200 deliveries in all: 90 ≤ 1 ms, 190 ≤ 10 ms, 199 ≤ 100 ms.
+        let (p50, p99) = delivery_quantiles(&[text([80, 90, 99, 100]), text([10, 100, 100, 100])])
+            .expect("parsed");
+        assert_eq!((p50, p99), (10.0, 100.0));
+        let (p50, _) = delivery_quantiles(&[text([60, 90, 99, 100])]).expect("parsed");
+        assert_eq!(p50, 1.0);
+        assert!(
+            delivery_quantiles(&[String::new()])
+                .expect("parsed")
+                .0
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn wall_clock_nanoseconds_keep_the_order_and_gaps_of_instants() {
+        let base = (Instant::now(), SystemTime::now());
+        let later = base.0 + Duration::from_millis(3);
+        let earlier = base
+            .0
+            .checked_sub(Duration::from_millis(2))
+            .expect("an earlier instant");
+        assert_eq!(wall_ns(later, base) - wall_ns(earlier, base), 5_000_000);
+    }
 }

@@ -17,6 +17,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
 
 use mobilepay_wire::checkout::Failure;
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
@@ -71,6 +72,8 @@ impl Stored {
 struct Job {
     webhook: Webhook,
     answer: oneshot::Sender<Result<Stored, sqlx::Error>>,
+    /// When it was queued: for the batch's `debug` timings (where a webhook's wait goes).
+    queued: Instant,
 }
 
 /// The queue to this process's webhook writer, started at the first webhook (and again if it
@@ -105,7 +108,13 @@ impl Ingest {
         let (answer, answered) = oneshot::channel();
         let queue = self.queue(state);
         self.counts.waiting.fetch_add(1, Ordering::AcqRel);
-        let sent = queue.send(Job { webhook, answer }).await;
+        let sent = queue
+            .send(Job {
+                webhook,
+                answer,
+                queued: Instant::now(),
+            })
+            .await;
         if sent.is_err() {
             self.counts.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(sqlx::Error::WorkerCrashed);
@@ -154,8 +163,11 @@ async fn write(state: Weak<AppState>, mut queue: mpsc::Receiver<Job>, counts: Ar
         let Some(state) = state.upgrade() else {
             return;
         };
+        let picked = Instant::now();
+        let queue_wait = picked.saturating_duration_since(first.queued);
         batch.push(first);
         let tx = state.sessions.db.begin().await;
+        let began = Instant::now();
         // Those that queued while the transaction waited for the write lock join it.
         while batch.len() < MAX_BATCH
             && let Ok(job) = queue.try_recv()
@@ -166,6 +178,23 @@ async fn write(state: Weak<AppState>, mut queue: mpsc::Receiver<Job>, counts: Ar
             Ok(tx) => write_batch(&state, tx, &batch).await,
             Err(error) => Err(error),
         };
+        // Where a webhook's time between its verification and its answer goes, for the stream
+        // bench's tail (RUST_LOG=mobilepay_merchant::ingest=debug): the first one's wait in the
+        // queue, the transaction's start (SQLite's write lock, a pooled connection), the
+        // statements and the commit, and the longest any webhook of the batch waited in all.
+        let done = Instant::now();
+        tracing::debug!(
+            webhooks = batch.len(),
+            queue_us = queue_wait.as_micros() as u64,
+            begin_us = began.saturating_duration_since(picked).as_micros() as u64,
+            write_us = done.saturating_duration_since(began).as_micros() as u64,
+            longest_us = batch
+                .iter()
+                .map(|job| done.saturating_duration_since(job.queued).as_micros() as u64)
+                .max()
+                .unwrap_or(0),
+            "webhook batch written"
+        );
         let answers = match answers {
             Ok(answers) => {
                 counts.batches.fetch_add(1, Ordering::AcqRel);
@@ -274,7 +303,12 @@ async fn attempt(
             .increment(1);
         }
     }
+    let committing = Instant::now();
     state.sessions.commit_then_wake(tx, &woken).await?;
+    tracing::debug!(
+        commit_us = committing.elapsed().as_micros() as u64,
+        "webhook batch committed, its sessions woken"
+    );
     if refunds_ended {
         state.outbox.wake();
     }
