@@ -172,7 +172,7 @@ async fn chaos(binary: &Path, work: &Path, options: &Options) -> anyhow::Result<
         options.seed, options.checkouts, options.seconds, options.seed
     );
     let counts = Arc::new(Counts::default());
-    let postgres = Postgres::start(work)?;
+    let postgres = crate::streams::Postgres::start(work)?;
     let database_url = postgres.fresh_database("chaos")?;
 
     let (instances, ports) = Instances::new()?;
@@ -1439,100 +1439,6 @@ fn print_counts(
         report.right, report.wrong
     );
     println!("  elapsed                        {elapsed:.1} s ({faults_seconds:.1} s with faults)");
-}
-
-/// A PostgreSQL server of the run's own, under `work`, stopped on drop.
-struct Postgres {
-    dir: PathBuf,
-    bin: PathBuf,
-    port: u16,
-    /// initdb refuses to run as root: the server then runs as `postgres`.
-    as_postgres: bool,
-}
-
-impl Postgres {
-    fn start(work: &Path) -> anyhow::Result<Postgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .context("PostgreSQL's server: `apt-get install postgresql`")?
-            .filter_map(Result::ok)
-            .map(|v| v.path().join("bin"))
-            .filter(|bin| bin.join("initdb").exists())
-            .max()
-            .context("no initdb under /usr/lib/postgresql")?;
-        let port = free_port()?;
-        let dir = work.join("postgres");
-        std::fs::create_dir_all(&dir)?;
-        let as_postgres = crate::output(std::process::Command::new("id").arg("-u"))
-            .is_some_and(|uid| uid.trim() == "0");
-        if as_postgres {
-            run(std::process::Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir))?;
-        }
-        let pg = Postgres {
-            dir,
-            bin,
-            port,
-            as_postgres,
-        };
-        let data = pg.dir.join("data").display().to_string();
-        pg.tool(
-            "initdb",
-            &["-A", "trust", "-U", "postgres", "-D", &data, "--no-sync"],
-        )?;
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            pg.dir.display()
-        );
-        let log = pg.dir.join("log").display().to_string();
-        pg.tool(
-            "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "-s", "start"],
-        )?;
-        Ok(pg)
-    }
-
-    fn tool(&self, tool: &str, args: &[&str]) -> anyhow::Result<()> {
-        let program = self.bin.join(tool);
-        let mut cmd = if self.as_postgres {
-            let mut cmd = std::process::Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(&program);
-            cmd
-        } else {
-            std::process::Command::new(&program)
-        };
-        let out = cmd
-            .args(args)
-            .output()
-            .with_context(|| format!("running {tool}"))?;
-        ensure!(
-            out.status.success(),
-            "{tool} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
-    }
-
-    /// A new, empty database's URL.
-    fn fresh_database(&self, name: &str) -> anyhow::Result<String> {
-        let host = self.dir.display().to_string();
-        let port = self.port.to_string();
-        self.tool(
-            "createdb",
-            &["-h", &host, "-p", &port, "-U", "postgres", name],
-        )?;
-        Ok(format!(
-            "postgres://postgres@127.0.0.1:{}/{name}",
-            self.port
-        ))
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.join("data").display().to_string();
-        let _ = self.tool("pg_ctl", &["-D", &data, "-m", "immediate", "-s", "stop"]);
-    }
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -79,8 +79,8 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
     } else {
         None
     };
-    let machine = machine();
-    let started = date();
+    let machine = crate::streams::machine();
+    let started = crate::streams::date();
     let load_before = load();
     let results = tokio::runtime::Runtime::new()?.block_on(async {
         let mut results = Vec::new();
@@ -336,24 +336,5 @@ fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn machine() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_default();
-    format!("{cores} cores ({model})")
-}
-
-fn date() -> String {
-    crate::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
-        .map(|d| d.trim().to_owned())
         .unwrap_or_default()
 }

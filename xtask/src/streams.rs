@@ -1619,7 +1619,7 @@ fn load() -> String {
         .unwrap_or_default()
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -1632,7 +1632,7 @@ fn machine() -> String {
     format!("{cores} cores ({model})")
 }
 
-fn date() -> String {
+pub(crate) fn date() -> String {
     crate::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
         .map(|d| d.trim().to_owned())
         .unwrap_or_default()
