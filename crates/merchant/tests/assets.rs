@@ -7,25 +7,22 @@
 use std::path::Path;
 
 use axum::http::{StatusCode, header};
-use mobilepay_client::ApiKey;
-use mobilepay_client::webhook::Verifier;
-use mobilepay_merchant::Config;
 use mobilepay_merchant::routes::assets::{IMMUTABLE, SHORT_LIVED};
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+
+mod common;
+use common::TestApp;
 
 const WASM: &str = "mobilepay_checkout_bg.0123456789abcdef.wasm";
 const ENTRY: &str = "mobilepay-checkout.fedcba9876543210.js";
-const SHOP_KEY: &str = "mk_test_demo_shop";
 
 /// A running backend serving `widget` (kept alive with it) and a client that never
 /// decompresses by itself, so that tests see the bytes as sent.
 struct Served {
     url: String,
     http: reqwest::Client,
+    app: TestApp,
     _widget: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
 }
 
 fn write(dir: &Path, name: &str, bytes: &str) {
@@ -52,37 +49,12 @@ async fn serve() -> Served {
         "manifest.json",
         &format!(r#"{{"entry": "{ENTRY}", "wasm": "{WASM}"}}"#),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
-    // The widget's files and the store page need no payment service: nothing answers there.
-    let mut config = Config::new(
-        "http://127.0.0.1:9",
-        ApiKey::new("sk_test_demo_merchant"),
-        "MERCHANT123",
-        Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET]).expect("a valid secret"),
-    );
-    config.widget_dir = Some(widget.path().to_path_buf());
-    config.merchant_api_keys =
-        mobilepay_merchant::keys::ConfiguredKeys::new(&[SHOP_KEY]).expect("a valid key");
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(mobilepay_merchant::run(listener, config, async {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
-    // Ready once it answers.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while http.get(format!("{url}/healthz")).send().await.is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the backend never started"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let app = TestApp::with(|config| config.widget_dir = Some(widget.path().to_path_buf())).await;
     Served {
-        url,
-        http,
+        url: app.address.clone(),
+        http: app.http.clone(),
+        app,
         _widget: widget,
-        _stop: stop,
     }
 }
 
@@ -204,17 +176,12 @@ async fn a_missing_widget_file_is_the_json_not_found_error_and_is_not_cached() {
 #[tokio::test]
 async fn the_hosted_pay_page_preloads_the_hashed_wasm_and_loads_the_hashed_bundle_in_its_head() {
     let served = serve().await;
-    let checkout: Value = served
-        .http
-        .post(format!("{}/v1/checkouts", served.url))
-        .bearer_auth(SHOP_KEY)
-        .json(&serde_json::json!({"amount": 25000, "description": "Pagne", "reference": "order-1"}))
-        .send()
-        .await
-        .expect("the API answers")
-        .json()
-        .await
-        .expect("a checkout");
+    let checkout = served
+        .app
+        .create_checkout(
+            &serde_json::json!({"amount": 25000, "description": "Pagne", "reference": "order-1"}),
+        )
+        .await;
     let pay_url = checkout["pay_url"].as_str().expect("a pay_url");
     let page = served
         .http

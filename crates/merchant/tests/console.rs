@@ -11,95 +11,36 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
-use mobilepay_client::webhook::Verifier;
-use mobilepay_client::{ApiKey, TransactionQuery};
+use mobilepay_client::TransactionQuery;
+use mobilepay_merchant::Config;
 use mobilepay_merchant::console::{CONSOLE_CSP, operators};
-use mobilepay_merchant::{AppState, Config};
-use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
-// Only its PostgreSQL server: this binary has its own app and browser.
 mod common;
+use common::{KEY, TestApp, eventually_true};
 
 const EMAIL: &str = "admin@boutique.test";
 const PASSWORD: &str = "a long console password";
 /// The demo account's opening balance at the sandbox.
 const OPENING_BALANCE: u64 = 1_000_000;
-/// The shop's key for `/v1`, to create checkouts as its server would.
-const SHOP_KEY: &str = "mk_test_console_suite";
 /// How long a webhook or a delivery may take here.
 const PROMPTLY: std::time::Duration = std::time::Duration::from_secs(10);
-
-struct TestApp {
-    address: String,
-    mobilepay_url: String,
-    state: Arc<AppState>,
-    /// The sandbox as the merchant's key sees it, to check what really moved.
-    mobilepay: mobilepay_client::Client,
-    _stop: (oneshot::Sender<()>, oneshot::Sender<()>),
-}
-
-async fn bind() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port on 127.0.0.1");
-    let url = format!("http://{}", listener.local_addr().expect("an address"));
-    (listener, url)
-}
 
 async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// The console's backend: one configured `/v1` key ([`KEY`], the shop's server's, to create
+/// checkouts with) and an operator to sign in as ([`EMAIL`], [`PASSWORD`]).
 async fn spawn_app_with(merchant: impl FnOnce(&mut Config)) -> TestApp {
-    let (merchant_listener, address) = bind().await;
-    let (sandbox_listener, sandbox_url) = bind().await;
-    let (stop_sandbox, sandbox_stopped) = oneshot::channel::<()>();
-    tokio::spawn(mobilepay_sandbox::run(
-        sandbox_listener,
-        mobilepay_sandbox::Config {
-            webhook_url: Some(format!("{address}/webhooks/mobilepay")),
-            ..mobilepay_sandbox::Config::default()
-        },
-        async {
-            let _ = sandbox_stopped.await;
-        },
-    ));
-    let mut config = Config::new(
-        &sandbox_url,
-        ApiKey::new("sk_test_demo_merchant"),
-        "MERCHANT123",
-        Verifier::new(&[DEMO_WEBHOOK_SECRET]).expect("the demo secret is valid"),
-    );
-    config.merchant_api_keys =
-        mobilepay_merchant::keys::ConfiguredKeys::new(&[SHOP_KEY]).expect("a valid key");
-    merchant(&mut config);
-    let state = mobilepay_merchant::state(&merchant_listener, config)
+    TestApp::build()
+        .merchant(|config| {
+            config.merchant_api_keys =
+                mobilepay_merchant::keys::ConfiguredKeys::new(&[KEY]).expect("a valid key");
+        })
+        .merchant(merchant)
+        .operator(EMAIL, PASSWORD)
+        .spawn()
         .await
-        .expect("a merchant state");
-    operators::create(&state.console.db, EMAIL, PASSWORD)
-        .await
-        .expect("the operator is created");
-    let (stop_merchant, merchant_stopped) = oneshot::channel::<()>();
-    tokio::spawn(mobilepay_merchant::serve(
-        merchant_listener,
-        Arc::clone(&state),
-        async {
-            let _ = merchant_stopped.await;
-        },
-    ));
-    TestApp {
-        address,
-        mobilepay_url: sandbox_url.clone(),
-        state,
-        mobilepay: mobilepay_client::Client::new(
-            &sandbox_url,
-            ApiKey::new("sk_test_demo_merchant"),
-        )
-        .expect("a client"),
-        _stop: (stop_merchant, stop_sandbox),
-    }
 }
 
 /// What a browser keeps between requests: its cookies.
@@ -236,6 +177,35 @@ impl Browser {
         .await
     }
 
+    /// Submits the refund form of checkout `id` on `page` (its page) for `amount`, `reason`.
+    async fn refund(&mut self, page: &Page, id: &str, amount: &str, reason: &str) -> Page {
+        let action = format!("/console/checkouts/{id}/refunds");
+        let form = page.hidden_after(&action, "form");
+        self.post(
+            &action,
+            &[
+                ("csrf", &page.csrf()),
+                ("form", &form),
+                ("amount", amount),
+                ("reason", reason),
+            ],
+        )
+        .await
+    }
+
+    /// Adds a webhook endpoint for `events` at `url` through the webhooks page's form.
+    async fn add_endpoint(&mut self, url: &str, events: &[&str]) -> Page {
+        let page = self.get("/console/webhooks").await;
+        let (csrf, form) = (page.csrf(), page.hidden("form"));
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("form", form.as_str()),
+            ("url", url),
+        ];
+        fields.extend(events.iter().map(|event| ("events", *event)));
+        self.post("/console/webhooks", &fields).await
+    }
+
     /// Signed in, on the balance page (whose forms carry the session's CSRF token).
     async fn signed_in(app: &TestApp) -> (Browser, Page) {
         let mut browser = Browser::new(app);
@@ -249,88 +219,7 @@ impl Browser {
 }
 
 async fn balance(app: &TestApp) -> u64 {
-    app.mobilepay.balance().await.expect("a balance").balance
-}
-
-/// Waits (bounded) until `check` holds, polling.
-async fn wait_until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + PROMPTLY;
-    while !check().await {
-        assert!(std::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-/// A checkout of `amount` created through `/v1` as the shop's server would, paid from the
-/// sandbox's default phone; its id once the backend has it paid.
-async fn paid_checkout(app: &TestApp, reference: &str, amount: u64) -> String {
-    paid_checkout_from(app, reference, amount, None).await
-}
-
-/// [`paid_checkout`], paid from `payer` when given.
-async fn paid_checkout_from(
-    app: &TestApp,
-    reference: &str,
-    amount: u64,
-    payer: Option<&str>,
-) -> String {
-    let http = reqwest::Client::new();
-    let checkout: serde_json::Value = http
-        .post(format!("{}/v1/checkouts", app.address))
-        .bearer_auth(SHOP_KEY)
-        .json(&serde_json::json!({
-            "amount": amount, "description": "Pagne wax 6 yards", "reference": reference,
-        }))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
-    let id = checkout["id"].as_str().expect("an id").to_owned();
-    let session: serde_json::Value = http
-        .post(format!("{}/checkout/sessions", app.address))
-        .json(&serde_json::json!({"order_id": id}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a session");
-    let payment_id = session["payment_id"].as_str().expect("a payment");
-    let paid = http
-        .post(format!(
-            "{}/sandbox/v1/payments/{payment_id}/pay",
-            app.mobilepay_url
-        ))
-        .json(&match payer {
-            Some(payer) => serde_json::json!({"outcome": "success", "payer": payer}),
-            None => serde_json::json!({"outcome": "success"}),
-        })
-        .send()
-        .await
-        .expect("the sandbox answers");
-    assert_eq!(paid.status(), StatusCode::OK);
-    let state = Arc::clone(&app.state);
-    let checkout_id = id.clone();
-    wait_until("the checkout is paid", move || {
-        let state = Arc::clone(&state);
-        let id = checkout_id.clone();
-        async move {
-            state
-                .checkouts
-                .get(&id)
-                .await
-                .expect("the database answers")
-                .is_some_and(|c| c.status == mobilepay_wire::merchant::CheckoutStatus::Paid)
-        }
-    })
-    .await;
-    id
+    app.mobilepay().balance().await.expect("a balance").balance
 }
 
 /// A shop's webhook receiver on `127.0.0.1:0`: `/ok` answers 200, `/down` 500; the
@@ -364,7 +253,7 @@ async fn receiver() -> Receiver {
             "/down",
             post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
         );
-    let (listener, url) = bind().await;
+    let (listener, url) = common::bind().await;
     tokio::spawn(async move { axum::serve(listener, router).await });
     Receiver { url, received }
 }
@@ -657,7 +546,7 @@ async fn a_payout_confirmed_twice_at_once_moves_the_money_once_and_shows_in_the_
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(balance(&app).await, OPENING_BALANCE - 25_000);
     let transfers: Vec<_> = app
-        .mobilepay
+        .mobilepay()
         .transactions(&TransactionQuery::default())
         .await
         .expect("the history")
@@ -895,19 +784,12 @@ async fn a_session_past_its_expiry_signs_nobody_in() {
 #[tokio::test]
 async fn checkouts_are_listed_newest_first_and_filtered_by_status_dates_and_reference() {
     let app = spawn_app().await;
-    let paid = paid_checkout(&app, "wa-commande-12", 15_000).await;
-    let open: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v1/checkouts", app.address))
-        .bearer_auth(SHOP_KEY)
-        .json(
+    let paid = app.paid_checkout("wa-commande-12", 15_000, None).await;
+    let open = app
+        .create_checkout(
             &serde_json::json!({"amount": 2_500, "description": "Attiéké", "reference": "site-99"}),
         )
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
+        .await;
     let open = open["id"].as_str().expect("an id").to_owned();
     // Made a second older, so that the order does not hang on two ids of the same second.
     sqlx::query("UPDATE checkouts SET created_at = created_at - 1 WHERE id = $1")
@@ -976,16 +858,9 @@ async fn checkouts_are_listed_newest_first_and_filtered_by_status_dates_and_refe
 #[tokio::test]
 async fn checkouts_are_paged_by_cursor_without_repeating_or_skipping_one() {
     let app = spawn_app().await;
-    let http = reqwest::Client::new();
     for n in 0..23 {
-        let created = http
-            .post(format!("{}/v1/checkouts", app.address))
-            .bearer_auth(SHOP_KEY)
-            .json(&serde_json::json!({"amount": 1_000 + n, "description": "x", "reference": format!("page-{n:02}")}))
-            .send()
-            .await
-            .expect("the backend answers");
-        assert_eq!(created.status(), StatusCode::CREATED);
+        app.create_checkout(&serde_json::json!({"amount": 1_000 + n, "description": "x", "reference": format!("page-{n:02}")}))
+            .await;
     }
     let (mut browser, _) = Browser::signed_in(&app).await;
     let first = browser.get("/console/checkouts?q=page-").await;
@@ -1015,7 +890,7 @@ async fn checkouts_are_paged_by_cursor_without_repeating_or_skipping_one() {
 #[tokio::test]
 async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_transfer_completed() {
     let app = spawn_app().await;
-    let id = paid_checkout(&app, "order-77", 10_000).await;
+    let id = app.paid_checkout("order-77", 10_000, None).await;
     let before = balance(&app).await;
     let (mut browser, _) = Browser::signed_in(&app).await;
     let page = browser.get(&format!("/console/checkouts/{id}")).await;
@@ -1086,18 +961,16 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
         Some(format!("/console/checkouts/{id}?refund={refund_id}#refunds").as_str())
     );
 
-    let state = Arc::clone(&app.state);
-    let wanted = refund_id.clone();
-    wait_until("the refund succeeds on transfer.completed", move || {
-        let state = Arc::clone(&state);
-        let id = wanted.clone();
-        async move {
-            mobilepay_merchant::refunds::get(&state, &id)
+    eventually_true(
+        PROMPTLY,
+        "the refund succeeds on transfer.completed",
+        async || {
+            mobilepay_merchant::refunds::get(&app.state, &refund_id)
                 .await
                 .expect("the database answers")
                 .is_some_and(|r| r.status == mobilepay_wire::merchant::RefundStatus::Succeeded)
-        }
-    })
+        },
+    )
     .await;
     assert_eq!(balance(&app).await, before - 4_000, "paid back once");
     let shown = browser
@@ -1121,7 +994,7 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
         .expect("its transfer");
     assert!(text.contains(&transfer), "its transfer is shown: {text}");
     let history = app
-        .mobilepay
+        .mobilepay()
         .transactions(&TransactionQuery::default())
         .await
         .expect("the history")
@@ -1181,10 +1054,10 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
 #[tokio::test]
 async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language() {
     let app = spawn_app().await;
-    let id = paid_checkout(&app, "order-88", 8_000).await;
+    let id = app.paid_checkout("order-88", 8_000, None).await;
     // The account emptied but for 1 000 FCFA, straight at MOBILE-PAY.
     let left = balance(&app).await;
-    app.mobilepay
+    app.mobilepay()
         .local_transfer(&mobilepay_wire::api::LocalTransfer {
             recipient_phone: "+2250700000009".into(),
             amount: left - 1_000,
@@ -1193,7 +1066,6 @@ async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language(
         .await
         .expect("the transfer");
     let (mut browser, _) = Browser::signed_in(&app).await;
-    let action = format!("/console/checkouts/{id}/refunds");
     for (lang, expected) in [
         (
             "fr",
@@ -1207,17 +1079,7 @@ async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language(
         let page = browser
             .get(&format!("/console/checkouts/{id}?lang={lang}"))
             .await;
-        let refused = browser
-            .post(
-                &action,
-                &[
-                    ("csrf", &page.csrf()),
-                    ("form", &page.hidden_after(&action, "form")),
-                    ("amount", "5000"),
-                    ("reason", "Article manquant"),
-                ],
-            )
-            .await;
+        let refused = browser.refund(&page, &id, "5000", "Article manquant").await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
         assert!(
             refused.text().contains(expected),
@@ -1242,24 +1104,15 @@ async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language(
 async fn a_refund_whose_transfer_mobilepay_refuses_is_listed_failed_with_the_reason_in_words() {
     let app = spawn_app().await;
     // The sandbox refuses any transfer to a number ending 0402 for insufficient funds.
-    let id = paid_checkout_from(&app, "order-0402", 5_000, Some("+2250700000402")).await;
+    let id = app
+        .paid_checkout("order-0402", 5_000, Some("+2250700000402"))
+        .await;
     let before = balance(&app).await;
     let (mut browser, _) = Browser::signed_in(&app).await;
     let page = browser
         .get(&format!("/console/checkouts/{id}?lang=en"))
         .await;
-    let action = format!("/console/checkouts/{id}/refunds");
-    let sent = browser
-        .post(
-            &action,
-            &[
-                ("csrf", page.csrf().as_str()),
-                ("form", page.hidden_after(&action, "form").as_str()),
-                ("amount", "5000"),
-                ("reason", "Out of stock"),
-            ],
-        )
-        .await;
+    let sent = browser.refund(&page, &id, "5000", "Out of stock").await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let shown = browser
         .get(sent.location.as_deref().expect("to the checkout"))
@@ -1284,7 +1137,7 @@ async fn a_refund_whose_transfer_mobilepay_refuses_is_listed_failed_with_the_rea
 #[tokio::test]
 async fn the_new_forms_refuse_a_missing_or_wrong_csrf_token_and_change_nothing() {
     let app = spawn_app().await;
-    let id = paid_checkout(&app, "order-csrf", 5_000).await;
+    let id = app.paid_checkout("order-csrf", 5_000, None).await;
     let event_id: String = sqlx::query_scalar("SELECT id FROM events WHERE checkout_id = $1")
         .bind(&id)
         .fetch_one(&app.state.checkouts.db.pool)
@@ -1406,31 +1259,12 @@ async fn a_webhook_endpoint_added_in_the_console_shows_its_secret_once_and_its_h
         .expect("a count");
     assert_eq!(count, 1);
 
-    let page = browser.get("/console/webhooks").await;
     let down = browser
-        .post(
-            "/console/webhooks",
-            &[
-                ("csrf", page.csrf().as_str()),
-                ("form", page.hidden("form").as_str()),
-                ("url", down_url.as_str()),
-                ("events", "checkout.paid"),
-                ("events", "refund.failed"),
-            ],
-        )
+        .add_endpoint(&down_url, &["checkout.paid", "refund.failed"])
         .await;
     assert_eq!(down.status, StatusCode::CREATED, "{}", down.body);
-    let mistyped_page = browser.get("/console/webhooks").await;
     let mistyped = browser
-        .post(
-            "/console/webhooks",
-            &[
-                ("csrf", mistyped_page.csrf().as_str()),
-                ("form", mistyped_page.hidden("form").as_str()),
-                ("url", "ftp://shop.example/hooks"),
-                ("events", "*"),
-            ],
-        )
+        .add_endpoint("ftp://shop.example/hooks", &["*"])
         .await;
     assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -1439,22 +1273,22 @@ async fn a_webhook_endpoint_added_in_the_console_shows_its_secret_once_and_its_h
             .contains("Une adresse http:// ou https:// complète")
     );
 
-    paid_checkout(&app, "order-hooks", 3_000).await;
-    wait_until("the shop receives checkout.paid", || async {
+    app.paid_checkout("order-hooks", 3_000, None).await;
+    eventually_true(PROMPTLY, "the shop receives checkout.paid", async || {
         shop.count() >= 1
     })
     .await;
-    let db = app.state.sessions.db.clone();
-    wait_until("the failing endpoint's attempt is recorded", move || {
-        let db = db.clone();
-        async move {
+    eventually_true(
+        PROMPTLY,
+        "the failing endpoint's attempt is recorded",
+        async || {
             let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_attempts")
-                .fetch_one(&db.pool)
+                .fetch_one(&app.state.sessions.db.pool)
                 .await
                 .expect("a count");
             attempts >= 2
-        }
-    })
+        },
+    )
     .await;
     let health = browser.get("/console/webhooks").await;
     assert_eq!(health.status, StatusCode::OK);
@@ -1512,21 +1346,12 @@ async fn a_notification_is_redelivered_from_the_checkouts_page_once_per_form() {
     let app = spawn_app().await;
     let shop = receiver().await;
     let (mut browser, _) = Browser::signed_in(&app).await;
-    let page = browser.get("/console/webhooks").await;
     let added = browser
-        .post(
-            "/console/webhooks",
-            &[
-                ("csrf", page.csrf().as_str()),
-                ("form", page.hidden("form").as_str()),
-                ("url", format!("{}/ok", shop.url).as_str()),
-                ("events", "*"),
-            ],
-        )
+        .add_endpoint(&format!("{}/ok", shop.url), &["*"])
         .await;
     assert_eq!(added.status, StatusCode::CREATED);
-    let id = paid_checkout(&app, "order-again", 2_000).await;
-    wait_until("the first delivery", || async { shop.count() == 1 }).await;
+    let id = app.paid_checkout("order-again", 2_000, None).await;
+    eventually_true(PROMPTLY, "the first delivery", async || shop.count() == 1).await;
     let event_id: String = sqlx::query_scalar(
         "SELECT id FROM events WHERE checkout_id = $1 AND type = 'checkout.paid'",
     )
@@ -1534,20 +1359,15 @@ async fn a_notification_is_redelivered_from_the_checkouts_page_once_per_form() {
     .fetch_one(&app.state.checkouts.db.pool)
     .await
     .expect("the event");
-    let db = app.state.sessions.db.clone();
-    let settled = move || {
-        let db = db.clone();
-        async move {
-            let pending: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .expect("a count");
-            pending == 0
-        }
+    let settled = async || {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+                .fetch_one(&app.state.sessions.db.pool)
+                .await
+                .expect("a count");
+        pending == 0
     };
-    wait_until("the delivery's result is written", settled.clone()).await;
+    eventually_true(PROMPTLY, "the delivery's result is written", settled).await;
     let page = browser.get(&format!("/console/checkouts/{id}")).await;
     let text = page.text();
     assert!(text.contains("Livrée"), "{text}");
@@ -1563,12 +1383,12 @@ async fn a_notification_is_redelivered_from_the_checkouts_page_once_per_form() {
         sent.location.as_deref(),
         Some(format!("/console/checkouts/{id}?redelivered={event_id}#{event_id}").as_str())
     );
-    wait_until("the redelivery", || async { shop.count() == 2 }).await;
+    eventually_true(PROMPTLY, "the redelivery", async || shop.count() == 2).await;
     {
         let received = shop.received.lock().expect("not poisoned");
         assert_eq!(received[0], received[1], "the same webhook-id");
     }
-    wait_until("the redelivery's result is written", settled).await;
+    eventually_true(PROMPTLY, "the redelivery's result is written", settled).await;
     // The same form again: the first answer, replayed; nothing is scheduled.
     let replayed = browser.post(&action, &form).await;
     assert_eq!(replayed.status, StatusCode::SEE_OTHER);
@@ -1593,7 +1413,7 @@ async fn a_notification_is_redelivered_from_the_checkouts_page_once_per_form() {
     );
 
     // An event of another checkout cannot be redelivered from this one's page.
-    let other = paid_checkout(&app, "order-other", 2_000).await;
+    let other = app.paid_checkout("order-other", 2_000, None).await;
     let stranger = browser
         .post(
             &format!("/console/checkouts/{other}/events/{event_id}/redeliver"),
@@ -1638,31 +1458,16 @@ async fn an_api_key_created_in_the_console_is_shown_once_works_and_is_revoked_th
     let created_keys: Vec<_> = stored.iter().filter(|k| k.source == "cli").collect();
     assert_eq!(created_keys.len(), 1);
 
-    let http = reqwest::Client::new();
-    let used = http
-        .get(format!("{}/v1/checkouts", app.address))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("the backend answers");
+    let used = app.get("/v1/checkouts", Some(&key)).await;
     assert_eq!(used.status(), StatusCode::OK, "the key works on /v1");
     // The configured key, once used, is listed too.
-    let configured_use = http
-        .get(format!("{}/v1/checkouts", app.address))
-        .bearer_auth(SHOP_KEY)
-        .send()
-        .await
-        .expect("the backend answers");
+    let configured_use = app.v1_get("/v1/checkouts").await;
     assert_eq!(configured_use.status(), StatusCode::OK);
     let listed = browser.get("/console/keys").await;
     let digest = mobilepay_merchant::keys::digest(&key);
     assert!(!listed.body.contains(&key), "never shown again");
     assert!(!listed.body.contains(&digest), "no digest shown");
-    assert!(
-        !listed
-            .body
-            .contains(&mobilepay_merchant::keys::digest(SHOP_KEY))
-    );
+    assert!(!listed.body.contains(&mobilepay_merchant::keys::digest(KEY)));
     let text = listed.text();
     assert!(text.contains("Serveur de la boutique"), "{text}");
     assert!(text.contains(&key[..12]), "its first characters: {text}");
@@ -1682,12 +1487,7 @@ async fn an_api_key_created_in_the_console_is_shown_once_works_and_is_revoked_th
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(revoked.location.as_deref(), Some("/console/keys?revoked=1"));
-    let refused = http
-        .get(format!("{}/v1/checkouts", app.address))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("the backend answers");
+    let refused = app.get("/v1/checkouts", Some(&key)).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let after = browser.get("/console/keys?revoked=1").await;
     assert!(after.text().contains("révoquée le"), "{}", after.text());
@@ -1738,21 +1538,12 @@ async fn the_new_pages_read_and_change_a_postgresql_database_alike() {
     let app = spawn_app_with(|config| config.database_url = url.clone().into()).await;
     let shop = receiver().await;
     let (mut browser, _) = Browser::signed_in(&app).await;
-    let page = browser.get("/console/webhooks").await;
     let added = browser
-        .post(
-            "/console/webhooks",
-            &[
-                ("csrf", page.csrf().as_str()),
-                ("form", page.hidden("form").as_str()),
-                ("url", format!("{}/ok", shop.url).as_str()),
-                ("events", "*"),
-            ],
-        )
+        .add_endpoint(&format!("{}/ok", shop.url), &["*"])
         .await;
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
-    let id = paid_checkout(&app, "pg-Commande_1", 9_000).await;
-    wait_until("the delivery", || async { shop.count() >= 1 }).await;
+    let id = app.paid_checkout("pg-Commande_1", 9_000, None).await;
+    eventually_true(PROMPTLY, "the delivery", async || shop.count() >= 1).await;
 
     let listed = browser
         .get("/console/checkouts?status=paid&q=commande_&from=2000-01-01")
@@ -1764,17 +1555,8 @@ async fn the_new_pages_read_and_change_a_postgresql_database_alike() {
 
     let page = browser.get(&format!("/console/checkouts/{id}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let action = format!("/console/checkouts/{id}/refunds");
     let refunded = browser
-        .post(
-            &action,
-            &[
-                ("csrf", page.csrf().as_str()),
-                ("form", page.hidden_after(&action, "form").as_str()),
-                ("amount", "9 000"),
-                ("reason", "Commande annulée"),
-            ],
-        )
+        .refund(&page, &id, "9 000", "Commande annulée")
         .await;
     assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
     let shown = browser

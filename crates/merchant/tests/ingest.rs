@@ -5,13 +5,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use axum::http::StatusCode;
-use common::{
-    App, PROMPTLY, TestPostgres, assert_error, bind, checkout_body, config, payment_received,
-    spawn_app, start_merchant, start_sandbox,
-};
+use common::{PROMPTLY, TestApp, assert_error, checkout_body, eventually, payment_received};
 use futures_util::StreamExt;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -24,7 +19,7 @@ struct Open {
     events_url: String,
 }
 
-async fn open_session(app: &App, reference: &str) -> Open {
+async fn open_session(app: &TestApp, reference: &str) -> Open {
     let checkout = app.create_checkout(&checkout_body(reference, 15_000)).await;
     let checkout_id = checkout["id"].as_str().expect("an id").to_owned();
     let response = app.start_session(&checkout_id).await;
@@ -45,7 +40,7 @@ async fn open_session(app: &App, reference: &str) -> Open {
 /// at once, on another connection, whether its webhook is stored. Returns (status, stored) in
 /// the order given.
 fn post_all(
-    app: &App,
+    app: &TestApp,
     webhooks: Vec<(String, String)>,
 ) -> Vec<tokio::task::JoinHandle<(StatusCode, Option<Value>, bool)>> {
     webhooks
@@ -53,7 +48,7 @@ fn post_all(
         .map(|(id, body)| {
             let http = app.http.clone();
             let url = app.url("/webhooks/mobilepay");
-            let pool = app.state().sessions.db.pool.clone();
+            let pool = app.state.sessions.db.pool.clone();
             tokio::spawn(async move {
                 let response = http
                     .post(url)
@@ -87,9 +82,9 @@ async fn stored(pool: &sqlx::AnyPool, webhook_id: &str) -> bool {
 
 /// Takes SQLite's write lock on a connection of the backend's own pool: no webhook can be
 /// committed until [`release`].
-async fn hold_write_lock(app: &App) -> PoolConnection<sqlx::Any> {
+async fn hold_write_lock(app: &TestApp) -> PoolConnection<sqlx::Any> {
     let mut lock = app
-        .state()
+        .state
         .sessions
         .db
         .pool
@@ -111,20 +106,16 @@ async fn release(mut lock: PoolConnection<sqlx::Any>) {
 }
 
 /// Waits (bounded) until `count` webhooks are queued to the writer, none answered.
-async fn wait_until_waiting(app: &App, count: usize) {
-    let deadline = Instant::now() + PROMPTLY;
-    while app.state().ingest.waiting() < count {
-        assert!(
-            Instant::now() < deadline,
-            "{count} webhooks queued in time (only {})",
-            app.state().ingest.waiting()
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+async fn wait_until_waiting(app: &TestApp, count: usize) {
+    eventually(PROMPTLY, async || match app.state.ingest.waiting() {
+        waiting if waiting >= count => Ok(()),
+        waiting => Err(format!("{count} webhooks queued in time (only {waiting})")),
+    })
+    .await;
 }
 
 /// Reads the stream at `url` until it sends `"status":"paid"` (bounded).
-async fn stream_sends_paid(app: &App, url: &str) -> impl std::future::Future<Output = ()> {
+async fn stream_sends_paid(app: &TestApp, url: &str) -> impl std::future::Future<Output = ()> {
     let response = app.http.get(url).send().await.expect("a stream");
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.bytes_stream();
@@ -147,7 +138,7 @@ async fn stream_sends_paid(app: &App, url: &str) -> impl std::future::Future<Out
 
 #[tokio::test]
 async fn concurrent_webhooks_are_acknowledged_only_once_their_shared_transaction_committed() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let lock = hold_write_lock(&app).await;
     let webhooks: Vec<(String, String)> = (0..20)
         .map(|i| {
@@ -158,7 +149,7 @@ async fn concurrent_webhooks_are_acknowledged_only_once_their_shared_transaction
         })
         .collect();
     let ids: Vec<String> = webhooks.iter().map(|(id, _)| id.clone()).collect();
-    let batches_before = app.state().ingest.batches();
+    let batches_before = app.state.ingest.batches();
     let posted = post_all(&app, webhooks);
 
     // Verified and queued, but the database cannot commit them: nobody is answered.
@@ -168,7 +159,7 @@ async fn concurrent_webhooks_are_acknowledged_only_once_their_shared_transaction
         "no webhook is acknowledged before its commit"
     );
     for id in &ids {
-        assert!(!stored(&app.state().sessions.db.pool, id).await);
+        assert!(!stored(&app.state.sessions.db.pool, id).await);
     }
     release(lock).await;
 
@@ -179,16 +170,16 @@ async fn concurrent_webhooks_are_acknowledged_only_once_their_shared_transaction
         assert!(stored, "a webhook acknowledged is already stored");
     }
     assert_eq!(
-        app.state().ingest.batches() - batches_before,
+        app.state.ingest.batches() - batches_before,
         1,
         "the twenty waited in one transaction"
     );
-    assert_eq!(app.state().ingest.waiting(), 0);
+    assert_eq!(app.state.ingest.waiting(), 0);
 }
 
 #[tokio::test]
 async fn a_webhook_that_fails_to_store_loses_none_of_the_others_in_its_batch_on_sqlite() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let open = open_session(&app, "batch-bad-row").await;
     let paid = stream_sends_paid(&app, &open.events_url).await;
     // A row the database refuses, as a full disk or a constraint would refuse it.
@@ -197,11 +188,11 @@ async fn a_webhook_that_fails_to_store_loses_none_of_the_others_in_its_batch_on_
          WHEN NEW.webhook_id = 'msg_refused'
          BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
     )
-    .execute(&app.state().sessions.db.pool)
+    .execute(&app.state.sessions.db.pool)
     .await
     .expect("the trigger");
     let lock = hold_write_lock(&app).await;
-    let batches_before = app.state().ingest.batches();
+    let batches_before = app.state.ingest.batches();
     let mut webhooks = vec![
         (
             "msg_before".to_owned(),
@@ -230,7 +221,7 @@ async fn a_webhook_that_fails_to_store_loses_none_of_the_others_in_its_batch_on_
         .map(|p| p.expect("the sender did not panic"))
         .collect();
     assert_eq!(
-        app.state().ingest.batches() - batches_before,
+        app.state.ingest.batches() - batches_before,
         1,
         "the four were one batch"
     );
@@ -256,7 +247,7 @@ async fn a_webhook_that_fails_to_store_loses_none_of_the_others_in_its_batch_on_
 
     // Its retry, once the database takes it, is stored like any other.
     sqlx::query("DROP TRIGGER refuse_one")
-        .execute(&app.state().sessions.db.pool)
+        .execute(&app.state.sessions.db.pool)
         .await
         .expect("the trigger dropped");
     let retry = app
@@ -267,7 +258,7 @@ async fn a_webhook_that_fails_to_store_loses_none_of_the_others_in_its_batch_on_
 
 #[tokio::test]
 async fn duplicates_in_one_batch_and_after_it_are_acknowledged_and_applied_once() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let open = open_session(&app, "batch-duplicates").await;
     let body = payment_received(&open.payment_id, open.amount);
     let lock = hold_write_lock(&app).await;
@@ -291,7 +282,7 @@ async fn duplicates_in_one_batch_and_after_it_are_acknowledged_and_applied_once(
     );
 
     let kinds: Vec<String> = app
-        .events(&open.checkout_id)
+        .checkout_events(&open.checkout_id)
         .await
         .into_iter()
         .map(|(_, kind, _)| kind)
@@ -303,7 +294,7 @@ async fn duplicates_in_one_batch_and_after_it_are_acknowledged_and_applied_once(
     );
     let seq: i64 = sqlx::query_scalar("SELECT seq FROM sessions WHERE payment_id = $1")
         .bind(&open.payment_id)
-        .fetch_one(&app.state().sessions.db.pool)
+        .fetch_one(&app.state.sessions.db.pool)
         .await
         .expect("the session");
     assert_eq!(seq, 2, "awaiting_payment, then paid once");
@@ -311,7 +302,7 @@ async fn duplicates_in_one_batch_and_after_it_are_acknowledged_and_applied_once(
 
 #[tokio::test]
 async fn a_webhook_with_a_bad_signature_is_refused_before_it_reaches_the_writer() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let body = payment_received("PAY_NONE", 1_000);
     let headers = common::sign(
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -327,20 +318,16 @@ async fn a_webhook_with_a_bad_signature_is_refused_before_it_reaches_the_writer(
         .await
         .expect("the backend answers");
     assert_error(response, StatusCode::UNAUTHORIZED, "INVALID_SIGNATURE").await;
-    assert_eq!(app.state().ingest.batches(), 0, "nothing was written");
-    assert!(!stored(&app.state().sessions.db.pool, "msg_forged").await);
+    assert_eq!(app.state.ingest.batches(), 0, "nothing was written");
+    assert!(!stored(&app.state.sessions.db.pool, "msg_forged").await);
 }
 
 #[tokio::test]
 async fn on_postgresql_a_failing_webhook_loses_none_of_its_batch_and_duplicates_apply_once() {
-    let pg = TestPostgres::start();
-    let (listener, address) = bind().await;
-    let (sandbox, stop_sandbox) = start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
-    let merchant = start_merchant(listener, address, config(&sandbox, &pg.url())).await;
-    let app = App::new(merchant, sandbox, stop_sandbox);
+    let (pg, app) = TestApp::on_postgres().await;
     let open = open_session(&app, "pg-batch").await;
     let paid = stream_sends_paid(&app, &open.events_url).await;
-    let pool = &app.state().sessions.db.pool;
+    let pool = &app.state.sessions.db.pool;
     for statement in [
         "CREATE FUNCTION refuse_one() RETURNS trigger AS $$
          BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql",
@@ -412,7 +399,7 @@ async fn on_postgresql_a_failing_webhook_loses_none_of_its_batch_and_duplicates_
     paid.await;
     app.wait_for_checkout(&open.checkout_id, "paid").await;
     let paid_events = app
-        .events(&open.checkout_id)
+        .checkout_events(&open.checkout_id)
         .await
         .into_iter()
         .filter(|(_, kind, _)| kind == "checkout.paid")

@@ -8,14 +8,14 @@ mod common;
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use common::{App, PROMPTLY, checkout_body, payment_received, spawn_app_with};
+use common::{PROMPTLY, TestApp, checkout_body, payment_received};
 use futures_util::StreamExt;
 use serde_json::Value;
 
 const ORIGIN: &str = "https://shop.example";
 
-async fn app() -> App {
-    spawn_app_with(|config| config.allowed_origins = vec![ORIGIN.to_owned()]).await
+async fn app() -> TestApp {
+    TestApp::with(|config| config.allowed_origins = vec![ORIGIN.to_owned()]).await
 }
 
 /// A client whose every request opens a new connection: its event stream requests are the
@@ -28,7 +28,7 @@ fn fresh_client() -> reqwest::Client {
 }
 
 /// A client whose event stream request follows another on the same connection: hyper's.
-async fn reused_client(app: &App) -> reqwest::Client {
+async fn reused_client(app: &TestApp) -> reqwest::Client {
     let client = reqwest::Client::new();
     let warm = client
         .get(app.url("/healthz"))
@@ -40,7 +40,7 @@ async fn reused_client(app: &App) -> reqwest::Client {
     client
 }
 
-async fn open_session(app: &App, reference: &str) -> Value {
+async fn open_session(app: &TestApp, reference: &str) -> Value {
     let checkout = app.create_checkout(&checkout_body(reference, 12_000)).await;
     let response = app
         .start_session(checkout["id"].as_str().expect("an id"))
@@ -165,7 +165,7 @@ async fn a_wrong_capability_on_a_new_connection_is_the_same_json_404() {
     let session = open_session(&app, "lean-404").await;
     let url = format!(
         "{}/checkout/sessions/{}/events?token=wrong",
-        app.merchant.address,
+        app.address,
         session["session_id"].as_str().expect("an id")
     );
     let lean = get_events(&fresh_client(), &url, None).await;
@@ -199,49 +199,24 @@ async fn other_requests_on_a_new_connection_reach_hyper_with_nothing_lost() {
 
 #[tokio::test]
 async fn shutdown_ends_a_stream_answered_without_hyper_and_waits_for_it() {
-    let (listener, address) = common::bind().await;
-    let (sandbox, _stop_sandbox) =
-        common::start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
-    let state = mobilepay_merchant::state(&listener, common::config(&sandbox, "sqlite::memory:"))
-        .await
-        .expect("a state");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mobilepay_merchant::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    let http = reqwest::Client::new();
-    let checkout: Value = http
-        .post(format!("{address}/v1/checkouts"))
-        .bearer_auth(common::KEY)
-        .json(&checkout_body("lean-shutdown", 7_000))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
-    let session: Value = http
-        .post(format!("{address}/checkout/sessions"))
-        .json(&serde_json::json!({"order_id": checkout["id"]}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a session");
-    drop(http);
-    let lean = get_events(
-        &fresh_client(),
-        session["events_url"].as_str().expect("a stream"),
-        None,
+    let mut app = TestApp::spawn().await;
+    // Each call on a client of its own, dropped with it: only the stream's connection is open
+    // at shutdown.
+    let checkout = common::create_checkout_at(
+        &app.address,
+        common::KEY,
+        &checkout_body("lean-shutdown", 7_000),
     )
     .await;
+    let session =
+        common::create_session_at(&app.address, checkout["id"].as_str().expect("an id")).await;
+    let lean = get_events(&fresh_client(), &session.events_url, None).await;
     assert_eq!(lean.status(), StatusCode::OK);
     let mut body = lean.bytes_stream();
     let mut seen = String::new();
     read_until(&mut body, &mut seen, "awaiting_payment").await;
 
-    drop(stop);
+    app.stop_merchant();
     let end = tokio::time::timeout(PROMPTLY, async {
         loop {
             match body.next().await {
@@ -253,9 +228,7 @@ async fn shutdown_ends_a_stream_answered_without_hyper_and_waits_for_it() {
     .await
     .expect("the stream ends at shutdown");
     assert!(end.is_none(), "ended cleanly: {end:?}");
-    tokio::time::timeout(PROMPTLY, server)
+    tokio::time::timeout(PROMPTLY, app.stop())
         .await
-        .expect("serve returns in time")
-        .expect("no panic")
-        .expect("no error");
+        .expect("serve returns in time, without a panic or an error");
 }

@@ -13,33 +13,23 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mobilepay_client::ApiKey;
-use mobilepay_client::webhook::Verifier;
+use mobilepay_merchant::AppState;
 use mobilepay_merchant::outbox::Settings;
-use mobilepay_merchant::{AppState, Config};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
 mod common;
-use common::TestPostgres;
+use common::{
+    KEY, TestApp, TestPostgres, assert_error, eventually, eventually_notified, sqlite_file,
+};
 
 /// How long a test waits for something that should happen at once before failing.
 const PROMPTLY: Duration = Duration::from_secs(10);
-/// The shop's key for `/v1` (checked by the `/v1` router's layer once it exists).
-const SHOP_KEY: &str = "mk_test_demo_shop";
 
 // ---------------------------------------------------------------------------------------------
 // The backend
 // ---------------------------------------------------------------------------------------------
-
-struct Backend {
-    address: String,
-    state: Arc<AppState>,
-    http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
 
 /// Retries after 50, 100, 200, 400 ms; a 2 s timeout.
 fn fast() -> Settings {
@@ -54,97 +44,34 @@ fn fast() -> Settings {
     }
 }
 
-async fn start(database_url: &str, settings: Settings) -> Backend {
-    let listener = TcpListener::bind("127.0.0.1:0")
+/// A backend on `database_url` delivering by `settings`; it never reconciles (these tests make
+/// no payment).
+async fn start(database_url: &str, settings: Settings) -> TestApp {
+    TestApp::build()
+        .database(database_url)
+        .merchant(|config| {
+            config.reconcile_every = None;
+            config.notifications = settings;
+        })
+        .spawn()
         .await
-        .expect("a free port on 127.0.0.1");
-    let address = format!("http://{}", listener.local_addr().expect("an address"));
-    let mut config = Config::new(
-        // Never called: these tests make no payment.
-        "http://127.0.0.1:9",
-        ApiKey::new("sk_test_demo_merchant"),
-        "MERCHANT123",
-        Verifier::new(&[mobilepay_sandbox::DEMO_WEBHOOK_SECRET]).expect("a valid secret"),
-    );
-    config.database_url = database_url.into();
-    config.reconcile_every = None;
-    config.notifications = settings;
-    config.merchant_api_keys =
-        mobilepay_merchant::keys::ConfiguredKeys::new(&["mk_test_demo_shop"]).expect("a valid key");
-    let state = mobilepay_merchant::state(&listener, config)
-        .await
-        .expect("a merchant state");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(mobilepay_merchant::serve(
-        listener,
-        Arc::clone(&state),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Backend {
-        address,
-        state,
-        http: reqwest::Client::new(),
-        stop: Some(stop),
-        server: Some(server),
-    }
 }
 
-/// A SQLite file in a temporary folder (kept by the caller, so that a restart finds it).
-fn sqlite_file() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("merchant.sqlite3").display()
-    );
-    (dir, url)
-}
-
-async fn start_fresh() -> (tempfile::TempDir, Backend) {
+async fn start_fresh() -> (tempfile::TempDir, TestApp) {
     let (dir, url) = sqlite_file();
     (dir, start(&url, fast()).await)
 }
 
-impl Backend {
-    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.address))
-            .bearer_auth(SHOP_KEY)
-            .json(body)
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.address))
-            .bearer_auth(SHOP_KEY)
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
-    async fn delete(&self, path: &str) -> reqwest::Response {
-        self.http
-            .delete(format!("{}{path}", self.address))
-            .bearer_auth(SHOP_KEY)
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
+impl TestApp {
     /// Creates an endpoint; returns its id and secret.
     async fn endpoint(&self, url: &str, events: &[&str]) -> (String, String) {
-        let response = self
-            .post(
+        let (status, body) = self
+            .post_json(
                 "/v1/webhook-endpoints",
                 &json!({"url": url, "events": events}),
             )
             .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(status, StatusCode::CREATED);
         (
             body["id"].as_str().expect("an id").to_owned(),
             body["secret"].as_str().expect("a secret").to_owned(),
@@ -153,38 +80,22 @@ impl Backend {
 
     /// The event as `GET /v1/events/{id}` answers it.
     async fn event(&self, id: &str) -> Value {
-        let response = self.get(&format!("/v1/events/{id}")).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("JSON")
+        let (status, event) = self.get_json(&format!("/v1/events/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        event
     }
 
     /// Waits (bounded) until the event's first delivery satisfies `done`; returns the event.
     async fn wait_delivery(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PROMPTLY;
-        loop {
+        eventually(PROMPTLY, async || {
             let event = self.event(id).await;
             if event["deliveries"].get(0).is_some_and(&done) {
-                return event;
+                Ok(event)
+            } else {
+                Err(format!("the delivery never got there: {event:#}"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "the delivery never got there: {event:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the backend and waits until it has stopped.
-    async fn stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("the server task ends")
-                .expect("the server stops cleanly");
-        }
+        })
+        .await
     }
 }
 
@@ -210,17 +121,6 @@ async fn insert_event(state: &AppState, checkout_id: &str, seq: i64, kind: &str)
     .expect("the event is stored");
     state.outbox.wake();
     id
-}
-
-async fn assert_error(response: reqwest::Response, status: StatusCode, code: &str) {
-    assert_eq!(response.status(), status);
-    let body: Value = response.json().await.expect("a JSON error");
-    assert_eq!(body["error_code"], code, "{body}");
-    assert!(
-        body["error_message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty())
-    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,19 +203,14 @@ impl Receiver {
 
     /// Waits (bounded) until `n` requests for `event_id` have arrived; returns them.
     async fn wait_for(&self, event_id: &str, n: usize) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + PROMPTLY;
-        loop {
-            let arrived = self.arrived.notified();
-            let got = self.of(event_id);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                tokio::time::timeout_at(deadline, arrived).await.is_ok(),
+        eventually_notified(PROMPTLY, &self.arrived, || match self.of(event_id) {
+            got if got.len() >= n => Ok(got),
+            got => Err(format!(
                 "{n} requests for {event_id} never came (got {})",
                 got.len()
-            );
-        }
+            )),
+        })
+        .await
     }
 }
 
@@ -349,11 +244,7 @@ fn ok(_: &Value, _: usize) -> Response {
 #[tokio::test]
 async fn an_endpoint_is_created_with_its_secret_shown_once_listed_without_it_and_deleted() {
     let (_dir, app) = start_fresh().await;
-    let response = app
-        .post(
-            "/v1/webhook-endpoints",
-            &json!({"url": "https://shop.example/hooks", "events": ["checkout.paid", "checkout.expired"]}),
-        )
+    let response = app.v1_post("/v1/webhook-endpoints", &json!({"url": "https://shop.example/hooks", "events": ["checkout.paid", "checkout.expired"]}))
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.expect("JSON");
@@ -369,7 +260,7 @@ async fn an_endpoint_is_created_with_its_secret_shown_once_listed_without_it_and
     assert!(standardwebhooks::Webhook::new(secret).is_ok());
 
     let listed: Value = app
-        .get("/v1/webhook-endpoints")
+        .v1_get("/v1/webhook-endpoints")
         .await
         .json()
         .await
@@ -379,17 +270,20 @@ async fn an_endpoint_is_created_with_its_secret_shown_once_listed_without_it_and
     assert!(listed["data"][0].get("secret").is_none(), "never listed");
     assert!(!listed.to_string().contains(secret));
 
-    let deleted = app.delete(&format!("/v1/webhook-endpoints/{id}")).await;
+    let deleted = app
+        .delete(&format!("/v1/webhook-endpoints/{id}"), KEY)
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let listed: Value = app
-        .get("/v1/webhook-endpoints")
+        .v1_get("/v1/webhook-endpoints")
         .await
         .json()
         .await
         .expect("JSON");
     assert_eq!(listed["data"], json!([]));
     assert_error(
-        app.delete(&format!("/v1/webhook-endpoints/{id}")).await,
+        app.delete(&format!("/v1/webhook-endpoints/{id}"), KEY)
+            .await,
         StatusCode::NOT_FOUND,
         "WEBHOOK_ENDPOINT_NOT_FOUND",
     )
@@ -408,14 +302,14 @@ async fn endpoints_with_a_bad_url_unknown_events_or_beyond_the_limit_are_refused
         json!({"url": "https://shop.example/hooks", "events": ["checkout.paid", "checkout.paid"]}),
     ] {
         assert_error(
-            app.post("/v1/webhook-endpoints", &body).await,
+            app.v1_post("/v1/webhook-endpoints", &body).await,
             StatusCode::BAD_REQUEST,
             "INVALID_PARAMETER",
         )
         .await;
     }
     assert_error(
-        app.post(
+        app.v1_post(
             "/v1/webhook-endpoints",
             &json!({"url": "https://shop.example/hooks"}),
         )
@@ -429,7 +323,7 @@ async fn endpoints_with_a_bad_url_unknown_events_or_beyond_the_limit_are_refused
             .await;
     }
     assert_error(
-        app.post(
+        app.v1_post(
             "/v1/webhook-endpoints",
             &json!({"url": "https://shop.example/one-too-many", "events": ["*"]}),
         )
@@ -673,6 +567,7 @@ async fn a_receiver_that_never_answers_in_time_is_retried_then_failed_when_the_s
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let url = format!("http://{}/", listener.local_addr().expect("an address"));
         let router = axum::Router::new().fallback(|| async {
+            // Deliberately late (what this test is about): an answer 25 times the timeout.
             tokio::time::sleep(Duration::from_secs(5)).await;
             StatusCode::OK
         });
@@ -707,7 +602,7 @@ async fn redelivering_sends_an_event_again_with_the_same_webhook_id_even_after_i
         .await;
 
     let response = app
-        .post(&format!("/v1/events/{event_id}/redeliver"), &json!({}))
+        .v1_post(&format!("/v1/events/{event_id}/redeliver"), &json!({}))
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let got = shop.wait_for(&event_id, 2).await;
@@ -720,7 +615,7 @@ async fn redelivering_sends_an_event_again_with_the_same_webhook_id_even_after_i
     app.wait_delivery(&refused, |d| d["status"] == "failed")
         .await;
     shop.answer_with(ok);
-    app.post(&format!("/v1/events/{refused}/redeliver"), &json!({}))
+    app.v1_post(&format!("/v1/events/{refused}/redeliver"), &json!({}))
         .await;
     let event = app
         .wait_delivery(&refused, |d| d["status"] == "succeeded")
@@ -734,7 +629,7 @@ async fn redelivering_sends_an_event_again_with_the_same_webhook_id_even_after_i
     assert_eq!(codes, [json!(400), json!(204)]);
 
     assert_error(
-        app.post("/v1/events/evt_unknown/redeliver", &json!({}))
+        app.v1_post("/v1/events/evt_unknown/redeliver", &json!({}))
             .await,
         StatusCode::NOT_FOUND,
         "EVENT_NOT_FOUND",
@@ -751,7 +646,7 @@ async fn deleting_an_endpoint_cancels_its_pending_deliveries() {
     let event_id = insert_event(&app.state, "chk_1", 1, "checkout.paid").await;
     shop.wait_for(&event_id, 2).await;
     assert_eq!(
-        app.delete(&format!("/v1/webhook-endpoints/{endpoint}"))
+        app.delete(&format!("/v1/webhook-endpoints/{endpoint}"), KEY)
             .await
             .status(),
         StatusCode::NO_CONTENT
@@ -803,7 +698,7 @@ async fn events_are_listed_newest_first_by_checkout_a_page_at_a_time_with_their_
             None => "/v1/events?checkout_id=chk_list&limit=2".to_owned(),
             Some(c) => format!("/v1/events?checkout_id=chk_list&limit=2&cursor={c}"),
         };
-        let page: Value = app.get(&path).await.json().await.expect("JSON");
+        let page: Value = app.v1_get(&path).await.json().await.expect("JSON");
         let data = page["data"].as_array().expect("data");
         assert!(data.len() <= 2);
         for event in data {
@@ -820,11 +715,11 @@ async fn events_are_listed_newest_first_by_checkout_a_page_at_a_time_with_their_
     ids.reverse();
     assert_eq!(seen, ids, "newest first, each once");
 
-    let all: Value = app.get("/v1/events").await.json().await.expect("JSON");
+    let all: Value = app.v1_get("/v1/events").await.json().await.expect("JSON");
     assert_eq!(all["data"].as_array().map(Vec::len), Some(6));
     assert!(all["next_cursor"].is_null());
     let paid: Value = app
-        .get("/v1/events?type=checkout.paid")
+        .v1_get("/v1/events?type=checkout.paid")
         .await
         .json()
         .await
@@ -832,14 +727,14 @@ async fn events_are_listed_newest_first_by_checkout_a_page_at_a_time_with_their_
     assert_eq!(paid["data"].as_array().map(Vec::len), Some(1));
 
     assert_error(
-        app.get("/v1/events/evt_nope").await,
+        app.v1_get("/v1/events/evt_nope").await,
         StatusCode::NOT_FOUND,
         "EVENT_NOT_FOUND",
     )
     .await;
     for bad in ["limit=0", "limit=101", "limit=ten", "cursor=evt_nope"] {
         assert_error(
-            app.get(&format!("/v1/events?{bad}")).await,
+            app.v1_get(&format!("/v1/events?{bad}")).await,
             StatusCode::BAD_REQUEST,
             "INVALID_PARAMETER",
         )
@@ -982,7 +877,7 @@ async fn two_instances_on_postgresql_never_both_send_one_delivery() {
     );
 }
 
-async fn app_settled(app: &Backend, id: &str) {
+async fn app_settled(app: &TestApp, id: &str) {
     app.wait_delivery(id, |d| d["status"] == "succeeded").await;
 }
 
@@ -1026,18 +921,13 @@ async fn one_instance_delivers_a_burst_of_events_to_a_loopback_receiver() {
     tx.commit().await.expect("committed");
     let started = Instant::now();
     app.state.outbox.wake();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let arrived = shop.arrived.notified();
-        if shop.count() >= count {
-            break;
+    eventually_notified(Duration::from_secs(120), &shop.arrived, || {
+        match shop.count() {
+            arrived if arrived >= count => Ok(()),
+            arrived => Err(format!("only {arrived} of {count} arrived")),
         }
-        assert!(
-            tokio::time::timeout_at(deadline, arrived).await.is_ok(),
-            "only {} of {count} arrived",
-            shop.count()
-        );
-    }
+    })
+    .await;
     let elapsed = started.elapsed();
     let ids: std::collections::BTreeSet<String> =
         shop.received().iter().map(Received::webhook_id).collect();

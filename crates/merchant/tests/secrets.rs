@@ -12,6 +12,8 @@ use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
 use tokio::net::TcpListener;
 use tracing_subscriber::fmt::MakeWriter;
 
+mod common;
+
 const PASSWORD: &str = "pg-s3cret-pw";
 /// The shop's merchant API key, from `MERCHANT_API_KEYS`.
 const SHOP_KEY: &str = "mk_test_s3cret_shop_key";
@@ -144,91 +146,54 @@ async fn a_database_that_cannot_be_opened_fails_without_its_password_in_the_erro
 async fn a_backend_at_work_logs_no_secret() {
     let captured = Captured::default();
     let _logs = capture_logs(&captured);
-    let sandbox_listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let sandbox = format!(
-        "http://{}",
-        sandbox_listener.local_addr().expect("an address")
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-    let backend = format!("http://{}", listener.local_addr().expect("an address"));
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = stopped.wait_for(|stop| *stop).await;
-    };
-    tokio::spawn(mobilepay_sandbox::run(
-        sandbox_listener,
-        mobilepay_sandbox::Config {
-            webhook_url: Some(format!("{backend}/webhooks/mobilepay")),
-            ..mobilepay_sandbox::Config::default()
-        },
-        until_stopped(stopped.clone()),
-    ));
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("merchant.sqlite3").display()
-    );
+    let (listener, backend) = common::bind().await;
+    let (sandbox, _stop_sandbox) =
+        common::start_sandbox(&format!("{backend}/webhooks/mobilepay")).await;
+    let (_dir, database) = common::sqlite_file();
     let config = args(&sandbox, &database)
         .into_config()
         .expect("a valid configuration");
     let state = mobilepay_merchant::state(&listener, config)
         .await
         .expect("a backend");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(mobilepay_merchant::serve(
         listener,
         Arc::clone(&state),
-        until_stopped(stopped),
+        async move {
+            let _ = stopped.await;
+        },
     ));
 
     // A checkout from start to end: created through /v1 (the shop's key at work), a session
     // (the MOBILE-PAY key at work), a payment, its signed webhook (the secrets at work), the
     // paid status.
+    let checkout = common::create_checkout_at(
+        &backend,
+        SHOP_KEY,
+        &serde_json::json!({"amount": 25000, "description": "Pagne", "reference": "order-1"}),
+    )
+    .await;
+    let session =
+        common::create_session_at(&backend, checkout["id"].as_str().expect("an id")).await;
+    common::pay_at(&sandbox, &session.payment_id).await;
     let http = reqwest::Client::new();
-    let checkout: serde_json::Value = http
-        .post(format!("{backend}/v1/checkouts"))
-        .bearer_auth(SHOP_KEY)
-        .json(&serde_json::json!({"amount": 25000, "description": "Pagne", "reference": "order-1"}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
-    let session: serde_json::Value = http
-        .post(format!("{backend}/checkout/sessions"))
-        .json(&serde_json::json!({"order_id": checkout["id"]}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a session");
-    let payment_id = session["payment_id"].as_str().expect("a payment id");
-    let paid = http
-        .post(format!("{sandbox}/sandbox/v1/payments/{payment_id}/pay"))
-        .json(&serde_json::json!({"outcome": "success"}))
-        .send()
-        .await
-        .expect("the sandbox answers");
-    assert!(paid.status().is_success());
-    let status_url = session["status_url"].as_str().expect("a status URL");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let status: serde_json::Value = http
-            .get(status_url)
-            .send()
-            .await
-            .expect("the backend answers")
-            .json()
-            .await
-            .expect("a status");
+    common::eventually(std::time::Duration::from_secs(10), async || {
+        let (_, status) = common::json_of(
+            http.get(&session.status_url)
+                .send()
+                .await
+                .expect("the backend answers"),
+        )
+        .await;
         if status["status"] == "paid" {
-            break;
+            Ok(())
+        } else {
+            Err(format!("never paid: {status}"))
         }
-        assert!(std::time::Instant::now() < deadline, "never paid: {status}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    stop.send_replace(true);
+    })
+    .await;
+    drop(stop);
 
     let logs = captured.text();
     assert!(logs.contains("merchant backend listening"), "{logs}");

@@ -19,13 +19,19 @@ fn time_of(value: &Value) -> i64 {
         .unix_timestamp()
 }
 
+/// `POST /v1/checkouts/{id}/cancel`, as the shop's server cancels.
+async fn cancel(app: &TestApp, checkout_id: &str) -> reqwest::Response {
+    app.v1_post(&format!("/v1/checkouts/{checkout_id}/cancel"), &json!({}))
+        .await
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn every_v1_route_refuses_a_missing_or_wrong_key_as_unauthorized() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     for key in [
         None,
@@ -62,7 +68,7 @@ async fn every_v1_route_refuses_a_missing_or_wrong_key_as_unauthorized() {
     assert_error(basic, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     // Nothing was created by the refused requests.
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM checkouts")
-        .fetch_one(&app.state().sessions.db.pool)
+        .fetch_one(&app.state.sessions.db.pool)
         .await
         .expect("a count");
     assert_eq!(count, 0);
@@ -70,8 +76,8 @@ async fn every_v1_route_refuses_a_missing_or_wrong_key_as_unauthorized() {
 
 #[tokio::test]
 async fn two_keys_are_valid_at_once_and_a_revoked_one_is_refused() {
-    let app = spawn_app().await;
-    let db = &app.state().sessions.db;
+    let app = TestApp::spawn().await;
+    let db = &app.state.sessions.db;
     let (id, created) = mobilepay_merchant::keys::create(db, "shop backend")
         .await
         .expect("a key");
@@ -110,8 +116,8 @@ async fn two_keys_are_valid_at_once_and_a_revoked_one_is_refused() {
 
 #[tokio::test]
 async fn keys_are_stored_hashed_and_the_database_holds_no_key() {
-    let app = spawn_app().await;
-    let db = &app.state().sessions.db;
+    let app = TestApp::spawn().await;
+    let db = &app.state.sessions.db;
     let (_, created) = mobilepay_merchant::keys::create(db, "")
         .await
         .expect("a key");
@@ -145,7 +151,7 @@ async fn keys_are_stored_hashed_and_the_database_holds_no_key() {
 #[tokio::test]
 async fn v1_answers_carry_no_cors_headers_even_for_an_allowed_origin() {
     let app =
-        spawn_app_with(|config| config.allowed_origins = vec!["https://shop.example".into()]).await;
+        TestApp::with(|config| config.allowed_origins = vec!["https://shop.example".into()]).await;
 
     let answer = app
         .http
@@ -162,36 +168,28 @@ async fn v1_answers_carry_no_cors_headers_even_for_an_allowed_origin() {
             .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
             .is_none()
     );
-    let preflight = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url("/v1/checkouts"))
-        .header(header::ORIGIN, "https://shop.example")
-        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .send()
-        .await
-        .expect("the backend answers");
-    assert!(
-        preflight
-            .headers()
-            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-            .is_none()
-    );
+    let v1 = preflight(&app, "/v1/checkouts").await;
+    assert_eq!(v1, None);
     // The widget's routes keep theirs.
-    let widget = app
+    let widget = preflight(&app, "/checkout/sessions").await;
+    assert_eq!(widget.as_deref(), Some("https://shop.example"));
+}
+
+/// A browser's CORS preflight of a `POST path` from `https://shop.example`: the
+/// `Access-Control-Allow-Origin` of its answer.
+async fn preflight(app: &TestApp, path: &str) -> Option<String> {
+    let answer = app
         .http
-        .request(reqwest::Method::OPTIONS, app.url("/checkout/sessions"))
+        .request(reqwest::Method::OPTIONS, app.url(path))
         .header(header::ORIGIN, "https://shop.example")
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .send()
         .await
         .expect("the backend answers");
-    assert_eq!(
-        widget
-            .headers()
-            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
-            .map(|v| v.as_bytes()),
-        Some("https://shop.example".as_bytes())
-    );
+    answer
+        .headers()
+        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        .map(|v| v.to_str().expect("an ASCII header").to_owned())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +198,7 @@ async fn v1_answers_carry_no_cors_headers_even_for_an_allowed_origin() {
 
 #[tokio::test]
 async fn a_checkout_is_created_open_with_every_documented_field() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
 
     let checkout = app
         .create_checkout(&json!({
@@ -238,7 +236,7 @@ async fn a_checkout_is_created_open_with_every_documented_field() {
 
 #[tokio::test]
 async fn a_checkout_out_of_its_bounds_is_refused_with_what_to_fix() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let invalid = [
         json!({"amount": 0, "description": "x", "reference": "r"}),
         json!({"amount": 5_000_001, "description": "x", "reference": "r"}),
@@ -250,7 +248,7 @@ async fn a_checkout_out_of_its_bounds_is_refused_with_what_to_fix() {
                "metadata": (0..21).map(|i| (format!("k{i}"), json!("v"))).collect::<serde_json::Map<_, _>>()}),
     ];
     for body in &invalid {
-        let response = app.post("/v1/checkouts", Some(KEY), None, body).await;
+        let response = app.v1_post("/v1/checkouts", body).await;
         let error = assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
         assert!(!error["error_message"].as_str().unwrap_or("").is_empty());
     }
@@ -260,7 +258,7 @@ async fn a_checkout_out_of_its_bounds_is_refused_with_what_to_fix() {
         json!({"amount": 100, "description": "x"}),
         json!({"amount": 100, "description": "x", "reference": "r", "metadata": {"n": 1}}),
     ] {
-        let response = app.post("/v1/checkouts", Some(KEY), None, &body).await;
+        let response = app.v1_post("/v1/checkouts", &body).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
     }
     assert_eq!(
@@ -272,40 +270,23 @@ async fn a_checkout_out_of_its_bounds_is_refused_with_what_to_fix() {
 
 #[tokio::test]
 async fn the_same_reference_while_open_is_the_same_checkout_and_another_amount_conflicts() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let first = app.create_checkout(&checkout_body("order-7", 25_000)).await;
 
     let again = app
-        .post(
-            "/v1/checkouts",
-            Some(KEY),
-            None,
-            &checkout_body("order-7", 25_000),
-        )
+        .v1_post("/v1/checkouts", &checkout_body("order-7", 25_000))
         .await;
     assert_eq!(again.status(), StatusCode::OK);
     let again: Value = again.json().await.expect("a checkout");
     assert_eq!(again["id"], first["id"]);
     let other = app
-        .post(
-            "/v1/checkouts",
-            Some(KEY),
-            None,
-            &checkout_body("order-7", 30_000),
-        )
+        .v1_post("/v1/checkouts", &checkout_body("order-7", 30_000))
         .await;
     assert_error(other, StatusCode::CONFLICT, "REFERENCE_IN_USE").await;
 
     // Once it is no longer open, the reference is free for a new checkout.
     let id = first["id"].as_str().expect("an id");
-    let canceled = app
-        .post(
-            &format!("/v1/checkouts/{id}/cancel"),
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let canceled = cancel(&app, id).await;
     assert_eq!(canceled.status(), StatusCode::OK);
     let next = app.create_checkout(&checkout_body("order-7", 30_000)).await;
     assert_ne!(next["id"], first["id"]);
@@ -313,25 +294,18 @@ async fn the_same_reference_while_open_is_the_same_checkout_and_another_amount_c
 
 #[tokio::test]
 async fn an_unknown_checkout_is_not_found() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let response = app
-        .get("/v1/checkouts/chk_000000000000000000000000", Some(KEY))
+        .v1_get("/v1/checkouts/chk_000000000000000000000000")
         .await;
     assert_error(response, StatusCode::NOT_FOUND, "CHECKOUT_NOT_FOUND").await;
-    let cancel = app
-        .post(
-            "/v1/checkouts/chk_000000000000000000000000/cancel",
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let cancel = cancel(&app, "chk_000000000000000000000000").await;
     assert_error(cancel, StatusCode::NOT_FOUND, "CHECKOUT_NOT_FOUND").await;
 }
 
 #[tokio::test]
 async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_cursor() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let mut created = Vec::new();
     for n in 0..5 {
         created.push(
@@ -340,14 +314,7 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
         );
     }
     let canceled_id = created[3]["id"].as_str().expect("an id").to_owned();
-    let canceled = app
-        .post(
-            &format!("/v1/checkouts/{canceled_id}/cancel"),
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let canceled = cancel(&app, &canceled_id).await;
     assert_eq!(canceled.status(), StatusCode::OK);
 
     let mut seen = Vec::new();
@@ -358,12 +325,7 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
             Some(cursor) => format!("/v1/checkouts?limit=2&cursor={cursor}"),
             None => "/v1/checkouts?limit=2".to_owned(),
         };
-        let page: Value = app
-            .get(&path, Some(KEY))
-            .await
-            .json()
-            .await
-            .expect("a page");
+        let (_, page) = app.get_json(&path).await;
         pages += 1;
         let data = page["data"].as_array().expect("data");
         assert!(data.len() <= 2);
@@ -397,27 +359,12 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
     });
     assert_eq!(seen, expected);
 
-    let by_status: Value = app
-        .get("/v1/checkouts?status=canceled", Some(KEY))
-        .await
-        .json()
-        .await
-        .expect("a page");
+    let (_, by_status) = app.get_json("/v1/checkouts?status=canceled").await;
     assert_eq!(by_status["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(by_status["data"][0]["id"], canceled_id.as_str());
-    let open: Value = app
-        .get("/v1/checkouts?status=open", Some(KEY))
-        .await
-        .json()
-        .await
-        .expect("a page");
+    let (_, open) = app.get_json("/v1/checkouts?status=open").await;
     assert_eq!(open["data"].as_array().map(Vec::len), Some(4));
-    let by_reference: Value = app
-        .get("/v1/checkouts?reference=r-1", Some(KEY))
-        .await
-        .json()
-        .await
-        .expect("a page");
+    let (_, by_reference) = app.get_json("/v1/checkouts?reference=r-1").await;
     assert_eq!(by_reference["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(by_reference["data"][0]["reference"], "r-1");
 
@@ -430,43 +377,29 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
         "cursor=nope",
         &too_long,
     ] {
-        let response = app.get(&format!("/v1/checkouts?{bad}"), Some(KEY)).await;
+        let response = app.v1_get(&format!("/v1/checkouts?{bad}")).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
     }
 }
 
 #[tokio::test]
 async fn cancel_closes_an_open_checkout_and_its_waiting_payment_and_records_the_event() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-c", 5_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
 
-    let canceled = app
-        .post(
-            &format!("/v1/checkouts/{id}/cancel"),
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let canceled = cancel(&app, id).await;
     assert_eq!(canceled.status(), StatusCode::OK);
     let canceled: Value = canceled.json().await.expect("a checkout");
     assert_eq!(canceled["status"], "canceled");
 
     app.wait_for_session(&session.payment_id, "expired").await;
-    let again = app
-        .post(
-            &format!("/v1/checkouts/{id}/cancel"),
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let again = cancel(&app, id).await;
     assert_error(again, StatusCode::CONFLICT, "CHECKOUT_NOT_OPEN").await;
     let widget = app.start_session(id).await;
     assert_error(widget, StatusCode::CONFLICT, "CHECKOUT_CANCELED").await;
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(
         (events[0].0, events[0].1.as_str()),
@@ -477,13 +410,13 @@ async fn cancel_closes_an_open_checkout_and_its_waiting_payment_and_records_the_
 
 #[tokio::test]
 async fn an_expired_checkout_reads_expired_records_the_event_and_gets_no_new_payment() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-e", 5_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     // Its expiry passes (the database's clock is ours to move; the backend reads it).
     sqlx::query("UPDATE checkouts SET expires_at = expires_at - 901 WHERE id = $1")
         .bind(id)
-        .execute(&app.state().sessions.db.pool)
+        .execute(&app.state.sessions.db.pool)
         .await
         .expect("moved");
 
@@ -491,16 +424,9 @@ async fn an_expired_checkout_reads_expired_records_the_event_and_gets_no_new_pay
     assert_eq!(read["status"], "expired");
     let widget = app.start_session(id).await;
     assert_error(widget, StatusCode::CONFLICT, "CHECKOUT_EXPIRED").await;
-    let cancel = app
-        .post(
-            &format!("/v1/checkouts/{id}/cancel"),
-            Some(KEY),
-            None,
-            &json!({}),
-        )
-        .await;
+    let cancel = cancel(&app, id).await;
     assert_error(cancel, StatusCode::CONFLICT, "CHECKOUT_NOT_OPEN").await;
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     assert_eq!(
         events.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
         ["checkout.expired"]
@@ -511,46 +437,44 @@ async fn an_expired_checkout_reads_expired_records_the_event_and_gets_no_new_pay
 
 #[tokio::test]
 async fn a_checkout_nobody_reads_still_expires_and_records_its_event() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app
         .create_checkout(&checkout_body("order-sweep", 5_000))
         .await;
     let id = checkout["id"].as_str().expect("an id");
     sqlx::query("UPDATE checkouts SET expires_at = expires_at - 901 WHERE id = $1")
         .bind(id)
-        .execute(&app.state().sessions.db.pool)
+        .execute(&app.state.sessions.db.pool)
         .await
         .expect("moved");
 
     // Read only the outbox (a read of the checkout would expire it itself): the backend's
     // sweep does it, within its period of 10 s.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    loop {
-        let events = app.events(id).await;
-        if let Some((_, kind, data)) = events.first() {
-            assert_eq!(kind, "checkout.expired");
-            assert_eq!(data["status"], "expired");
-            break;
+    let (kind, data) = eventually(std::time::Duration::from_secs(15), async || {
+        match app.checkout_events(id).await.into_iter().next() {
+            Some((_, kind, data)) => Ok((kind, data)),
+            None => Err("never swept"),
         }
-        assert!(std::time::Instant::now() < deadline, "never swept");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert_eq!(kind, "checkout.expired");
+    assert_eq!(data["status"], "expired");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Idempotency
 // ---------------------------------------------------------------------------------------------
 
-async fn checkouts_in_database(app: &App) -> i64 {
+async fn checkouts_in_database(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM checkouts")
-        .fetch_one(&app.state().sessions.db.pool)
+        .fetch_one(&app.state.sessions.db.pool)
         .await
         .expect("a count")
 }
 
 #[tokio::test]
 async fn a_retry_with_the_same_idempotency_key_replays_the_answer_and_does_nothing_again() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let body = checkout_body("order-i", 1_000);
 
     let first = app
@@ -579,7 +503,7 @@ async fn a_retry_with_the_same_idempotency_key_replays_the_answer_and_does_nothi
 
 #[tokio::test]
 async fn an_idempotency_key_reused_for_another_request_is_refused() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let first = app
         .post(
             "/v1/checkouts",
@@ -619,13 +543,13 @@ async fn an_idempotency_key_reused_for_another_request_is_refused() {
 
 #[tokio::test]
 async fn a_key_in_flight_is_a_conflict_until_its_lease_lapses_then_a_retry_runs() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let body = checkout_body("order-crash", 2_000);
     let bytes = serde_json::to_vec(&body).expect("JSON");
     // What an instance that died mid-request leaves behind: the key claimed, no answer.
     let fingerprint = mobilepay_merchant::idempotency::fingerprint("POST", "/v1/checkouts", &bytes);
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let db = &app.state().sessions.db.pool;
+    let db = &app.state.sessions.db.pool;
     sqlx::query(
         "INSERT INTO idempotency_keys (key, request_hash, state, locked_until, created_at)
          VALUES ('crashed', $1, 'in_flight', $2, $3)",
@@ -686,7 +610,7 @@ async fn a_key_in_flight_is_a_conflict_until_its_lease_lapses_then_a_retry_runs(
 
 #[tokio::test]
 async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid_with_its_payer() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-p", 12_500)).await;
     let id = checkout["id"].as_str().expect("an id");
 
@@ -710,7 +634,7 @@ async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid
 
     let paid = app.wait_for_checkout(id, "paid").await;
     assert_eq!(paid["payer"], mobilepay_sandbox::payments::DEFAULT_PAYER);
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((events[0].0, events[0].1.as_str()), (1, "checkout.paid"));
     // The event carries the checkout; only GET /v1/checkouts/{id} lists its refunds too.
@@ -723,7 +647,7 @@ async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid
     let payer: Option<String> =
         sqlx::query_scalar("SELECT payer FROM sessions WHERE payment_id = $1")
             .bind(&session.payment_id)
-            .fetch_one(&app.state().sessions.db.pool)
+            .fetch_one(&app.state.sessions.db.pool)
             .await
             .expect("the session");
     assert_eq!(
@@ -739,11 +663,11 @@ async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid
 
 #[tokio::test]
 async fn a_status_change_and_its_event_commit_together_or_not_at_all() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-tx", 3_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
-    let db = &app.state().sessions.db.pool;
+    let db = &app.state.sessions.db.pool;
     // The outbox cannot be written: the change must not happen either.
     sqlx::query("CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused'); END")
         .execute(db)
@@ -767,7 +691,7 @@ async fn a_status_change_and_its_event_commit_together_or_not_at_all() {
     let paid = app.checkout(id).await;
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["payer"], "+2250700000001");
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     assert_eq!(
         events.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
         ["checkout.paid"]
@@ -776,7 +700,7 @@ async fn a_status_change_and_its_event_commit_together_or_not_at_all() {
 
 #[tokio::test]
 async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payment() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-f", 8_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     let first: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
@@ -793,7 +717,7 @@ async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payme
     app.pay(&second.payment_id, "success").await;
     app.wait_for_checkout(id, "paid").await;
 
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     let kinds: Vec<(i64, &str)> = events.iter().map(|e| (e.0, e.1.as_str())).collect();
     assert_eq!(
         kinds,
@@ -809,7 +733,7 @@ async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payme
 /// could no longer be paid.
 #[tokio::test]
 async fn asking_again_after_a_failed_attempt_and_its_retry_resumes_the_retry_not_the_failure() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-r", 6_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     let first: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
@@ -832,7 +756,7 @@ async fn asking_again_after_a_failed_attempt_and_its_retry_resumes_the_retry_not
 
 #[tokio::test]
 async fn a_payment_of_another_amount_leaves_the_checkout_open_and_tells_the_merchant() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app.create_checkout(&checkout_body("order-m", 25_000)).await;
     let id = checkout["id"].as_str().expect("an id");
     let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
@@ -845,7 +769,7 @@ async fn a_payment_of_another_amount_leaves_the_checkout_open_and_tells_the_merc
     assert_eq!(app.checkout(id).await["status"], "open");
     app.wait_for_session(&session.payment_id, "awaiting_payment")
         .await;
-    let events = app.events(id).await;
+    let events = app.checkout_events(id).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].1, "checkout.amount_mismatch");
     assert_eq!(events[0].2["status"], "open");
@@ -854,7 +778,7 @@ async fn a_payment_of_another_amount_leaves_the_checkout_open_and_tells_the_merc
 
 #[tokio::test]
 async fn a_sessions_expiry_never_outlives_its_checkouts() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let checkout = app
         .create_checkout(
             &json!({"amount": 500, "description": "x", "reference": "short", "expires_in": 60}),
@@ -902,7 +826,7 @@ fn operations(document: &Value) -> Vec<(String, String, Value)> {
 
 #[tokio::test]
 async fn the_served_openapi_document_is_3_1_and_generated_from_the_code() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let response = app.get("/v1/openapi.json", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let served: Value = response.json().await.expect("a document");
@@ -931,7 +855,7 @@ async fn the_served_openapi_document_is_3_1_and_generated_from_the_code() {
 
 #[tokio::test]
 async fn every_v1_route_is_documented_with_its_error_codes_and_needs_a_key() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let document = serde_json::to_value(mobilepay_merchant::routes::v1::document()).expect("JSON");
 
     let documented: BTreeSet<(String, String)> = operations(&document)
@@ -1008,7 +932,7 @@ async fn every_v1_route_is_documented_with_its_error_codes_and_needs_a_key() {
 
 #[tokio::test]
 async fn the_pay_page_shows_the_merchant_and_the_checkout_escaped_under_the_strict_csp() {
-    let app = spawn_app_with(|config| config.merchant_name = "Chez <Awa> & fils".into()).await;
+    let app = TestApp::with(|config| config.merchant_name = "Chez <Awa> & fils".into()).await;
     let checkout = app
         .create_checkout(&json!({
             "amount": 25_000,
@@ -1069,7 +993,7 @@ async fn the_pay_page_shows_the_merchant_and_the_checkout_escaped_under_the_stri
 
 #[tokio::test]
 async fn an_unknown_pay_page_is_a_404_page_and_a_paid_one_shows_the_way_back() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     for unknown in ["/pay/chk_000000000000000000000000", "/pay/whatever"] {
         let page = app.get(unknown, None).await;
         assert_eq!(page.status(), StatusCode::NOT_FOUND);

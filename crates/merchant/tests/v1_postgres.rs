@@ -9,12 +9,8 @@ use common::*;
 
 #[tokio::test]
 async fn one_open_checkout_per_reference_whichever_of_two_instances_is_asked() {
-    let pg = TestPostgres::start();
-    let (listener_a, address_a) = bind().await;
-    let (listener_b, address_b) = bind().await;
-    let (sandbox, _stop_sandbox) = start_sandbox(&format!("{address_a}/webhooks/mobilepay")).await;
-    let a = start_merchant(listener_a, address_a, config(&sandbox, &pg.url())).await;
-    let b = start_merchant(listener_b, address_b, config(&sandbox, &pg.url())).await;
+    let (_pg, a) = TestApp::on_postgres().await;
+    let b = a.another_instance().await;
     let http = reqwest::Client::new();
 
     // Twenty shops' retries at once, alternating instances, for one reference.
@@ -64,12 +60,8 @@ async fn one_open_checkout_per_reference_whichever_of_two_instances_is_asked() {
 
 #[tokio::test]
 async fn an_idempotency_key_used_on_one_instance_is_replayed_by_another() {
-    let pg = TestPostgres::start();
-    let (listener_a, address_a) = bind().await;
-    let (listener_b, address_b) = bind().await;
-    let (sandbox, _stop_sandbox) = start_sandbox(&format!("{address_a}/webhooks/mobilepay")).await;
-    let a = start_merchant(listener_a, address_a, config(&sandbox, &pg.url())).await;
-    let b = start_merchant(listener_b, address_b, config(&sandbox, &pg.url())).await;
+    let (_pg, a) = TestApp::on_postgres().await;
+    let b = a.another_instance().await;
     let http = reqwest::Client::new();
     let post = |address: &str, reference: &str| {
         http.post(format!("{address}/v1/checkouts"))

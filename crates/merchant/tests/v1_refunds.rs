@@ -5,50 +5,23 @@
 //! through the outbox.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
-use mobilepay_wire::checkout::CheckoutSession;
 use serde_json::{Value, json};
 
 mod common;
 use common::*;
 
-/// Creates a checkout of `amount`, pays it from `payer` (the sandbox's default phone if
-/// `None`) and waits until it is paid; returns its id.
-async fn paid_checkout(app: &App, amount: u64, payer: Option<&str>) -> String {
+/// A checkout of `amount` under a fresh reference, paid from `payer` (the sandbox's default
+/// phone if `None`); its id once it is paid.
+async fn paid_checkout(app: &TestApp, amount: u64, payer: Option<&str>) -> String {
     let reference = mobilepay_merchant::ids::random_token("order-", 6);
-    let checkout = app
-        .create_checkout(&checkout_body(&reference, amount))
-        .await;
-    let id = checkout["id"].as_str().expect("an id").to_owned();
-    let response = app.start_session(&id).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let session: CheckoutSession = response.json().await.expect("a session");
-    let mut body = json!({"outcome": "success"});
-    if let Some(payer) = payer {
-        body["payer"] = json!(payer);
-    }
-    let paid = app
-        .http
-        .post(format!(
-            "{}/sandbox/v1/payments/{}/pay",
-            app.sandbox, session.payment_id
-        ))
-        .json(&body)
-        .send()
-        .await
-        .expect("the sandbox answers");
-    assert_eq!(paid.status(), StatusCode::OK);
-    app.wait_for_checkout(&id, "paid").await;
-    id
+    app.paid_checkout(&reference, amount, payer).await
 }
 
-async fn refund(app: &App, checkout_id: &str, amount: u64) -> reqwest::Response {
-    app.post(
+async fn refund(app: &TestApp, checkout_id: &str, amount: u64) -> reqwest::Response {
+    app.v1_post(
         "/v1/refunds",
-        Some(KEY),
-        None,
         &json!({"checkout_id": checkout_id, "amount": amount, "reason": "Taille trop petite"}),
     )
     .await
@@ -61,30 +34,47 @@ async fn created(response: reqwest::Response) -> Value {
     body
 }
 
-async fn get_refund(app: &App, id: &str) -> Value {
-    let response = app.get(&format!("/v1/refunds/{id}"), Some(KEY)).await;
+async fn get_refund(app: &TestApp, id: &str) -> Value {
+    let response = app.v1_get(&format!("/v1/refunds/{id}")).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("a refund")
 }
 
 /// Waits (bounded) until refund `id` reads `status`.
-async fn wait_for_refund(app: &App, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + PROMPTLY;
-    loop {
+async fn wait_for_refund(app: &TestApp, id: &str, status: &str) -> Value {
+    eventually(PROMPTLY, async || {
         let refund = get_refund(app, id).await;
         if refund["status"] == status {
-            return refund;
+            Ok(refund)
+        } else {
+            Err(format!("refund {id} never became {status}: {refund}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "refund {id} never became {status}: {refund}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
-async fn balance(app: &App) -> u64 {
-    app.state()
+/// A backend that reconciles only when the test runs [`reconcile`], a checkout of 8 000 FCFA
+/// paid on it, and from then on MOBILE-PAY's webhooks going nowhere: the app, the checkout's id.
+async fn paid_then_webhooks_lost() -> (TestApp, String) {
+    let app = TestApp::with(|config| config.reconcile_every = None).await;
+    let id = paid_checkout(&app, 8_000, None).await;
+    app.state
+        .mobilepay
+        .set_webhook_endpoint("http://127.0.0.1:9/lost")
+        .await
+        .expect("the sandbox answers");
+    (app, id)
+}
+
+/// One reconciliation pass, now: how many refunds it settled.
+async fn reconcile(app: &TestApp) -> usize {
+    mobilepay_merchant::reconcile::pass(&app.state, 0)
+        .await
+        .expect("a reconciliation pass")
+}
+
+async fn balance(app: &TestApp) -> u64 {
+    app.state
         .mobilepay
         .balance()
         .await
@@ -98,7 +88,7 @@ async fn balance(app: &App) -> u64 {
 
 #[tokio::test]
 async fn a_full_refund_is_a_transfer_back_to_the_payer_that_succeeds_on_transfer_completed() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 25_000, None).await;
     let before = balance(&app).await;
 
@@ -125,7 +115,7 @@ async fn a_full_refund_is_a_transfer_back_to_the_payer_that_succeeds_on_transfer
     assert_eq!(checkout["amount_refundable"], 0);
     assert_eq!(checkout["refunds"], json!([succeeded]));
     // The refund's event, in the checkout's sequence, carries the refund as it is after it.
-    let events = app.events(&id).await;
+    let events = app.checkout_events(&id).await;
     let last = events.last().expect("events");
     assert_eq!(last.1, "refund.succeeded");
     assert_eq!(last.2, succeeded);
@@ -133,7 +123,7 @@ async fn a_full_refund_is_a_transfer_back_to_the_payer_that_succeeds_on_transfer
 
 #[tokio::test]
 async fn partial_refunds_add_up_to_what_was_paid_and_no_further() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 10_000, None).await;
 
     let first = created(refund(&app, &id, 4_000).await).await;
@@ -148,21 +138,17 @@ async fn partial_refunds_add_up_to_what_was_paid_and_no_further() {
     assert_eq!(checkout["amount_refunded"], 10_000);
     assert_eq!(checkout["amount_refundable"], 0);
     let listed = app
-        .get(&format!("/v1/refunds?checkout_id={id}&limit=1"), Some(KEY))
+        .v1_get(&format!("/v1/refunds?checkout_id={id}&limit=1"))
         .await;
     assert_eq!(listed.status(), StatusCode::OK);
     let page: Value = listed.json().await.expect("a page");
     assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
     let cursor = page["next_cursor"].as_str().expect("a next page");
-    let next: Value = app
-        .get(
-            &format!("/v1/refunds?checkout_id={id}&limit=1&cursor={cursor}"),
-            Some(KEY),
-        )
-        .await
-        .json()
-        .await
-        .expect("a page");
+    let (_, next) = app
+        .get_json(&format!(
+            "/v1/refunds?checkout_id={id}&limit=1&cursor={cursor}"
+        ))
+        .await;
     assert_eq!(next["data"].as_array().map(Vec::len), Some(1));
     assert!(next["next_cursor"].is_null());
     let mut seen = vec![page["data"][0]["id"].clone(), next["data"][0]["id"].clone()];
@@ -174,7 +160,7 @@ async fn partial_refunds_add_up_to_what_was_paid_and_no_further() {
 
 #[tokio::test]
 async fn many_concurrent_refunds_never_give_back_more_than_was_paid() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 10_000, None).await;
     let before = balance(&app).await;
 
@@ -206,11 +192,11 @@ async fn many_concurrent_refunds_never_give_back_more_than_was_paid() {
 
 #[tokio::test]
 async fn a_refund_the_balance_cannot_cover_is_refused_and_nothing_is_reserved() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 5_000, None).await;
     // The merchant moves almost all its money out first.
     let drain = balance(&app).await - 1_000;
-    app.state()
+    app.state
         .mobilepay
         .local_transfer(&mobilepay_wire::api::LocalTransfer {
             recipient_phone: "+2250700000009".into(),
@@ -231,7 +217,7 @@ async fn a_refund_the_balance_cannot_cover_is_refused_and_nothing_is_reserved() 
 
 #[tokio::test]
 async fn a_transfer_mobilepay_refuses_fails_the_refund_and_makes_its_amount_refundable_again() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     // A magic phone of the sandbox: transfers to it are declined.
     let id = paid_checkout(&app, 5_000, Some("+2250700000403")).await;
 
@@ -243,7 +229,7 @@ async fn a_transfer_mobilepay_refuses_fails_the_refund_and_makes_its_amount_refu
     let checkout = app.checkout(&id).await;
     assert_eq!(checkout["amount_refunded"], 0);
     assert_eq!(checkout["amount_refundable"], 5_000);
-    let events = app.events(&id).await;
+    let events = app.checkout_events(&id).await;
     let last = events.last().expect("events");
     assert_eq!(last.1, "refund.failed");
     assert_eq!(last.2, refund);
@@ -251,39 +237,28 @@ async fn a_transfer_mobilepay_refuses_fails_the_refund_and_makes_its_amount_refu
 
 #[tokio::test]
 async fn a_refund_whose_webhook_is_lost_is_settled_by_reconciliation() {
-    let app = spawn_app_with(|config| config.reconcile_every = None).await;
-    let id = paid_checkout(&app, 8_000, None).await;
-    // From now on MOBILE-PAY's webhooks go nowhere.
-    app.state()
-        .mobilepay
-        .set_webhook_endpoint("http://127.0.0.1:9/lost")
-        .await
-        .expect("the sandbox answers");
+    let (app, id) = paid_then_webhooks_lost().await;
 
     let refund = created(refund(&app, &id, 3_000).await).await;
     let refund_id = refund["id"].as_str().expect("an id");
     assert_eq!(get_refund(&app, refund_id).await["status"], "pending");
 
-    let settled = mobilepay_merchant::reconcile::pass(&app.merchant.state, 0)
-        .await
-        .expect("a reconciliation pass");
+    let settled = reconcile(&app).await;
 
     assert_eq!(settled, 1);
     let refund = get_refund(&app, refund_id).await;
     assert_eq!(refund["status"], "succeeded");
     assert_eq!(
-        app.events(&id).await.last().expect("events").1,
+        app.checkout_events(&id).await.last().expect("events").1,
         "refund.succeeded"
     );
-    let again = mobilepay_merchant::reconcile::pass(&app.merchant.state, 0)
-        .await
-        .expect("a reconciliation pass");
+    let again = reconcile(&app).await;
     assert_eq!(again, 0, "settled once");
 }
 
 #[tokio::test]
 async fn a_payer_of_another_uemoa_country_is_refunded_by_an_international_transfer() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 20_000, Some("+221770000001")).await;
 
     let below = refund(&app, &id, 400).await;
@@ -300,7 +275,7 @@ async fn a_payer_of_another_uemoa_country_is_refunded_by_an_international_transf
     assert_eq!(refund["recipient_phone"], "+221770000001");
     wait_for_refund(&app, refund["id"].as_str().expect("an id"), "succeeded").await;
     let history = app
-        .state()
+        .state
         .mobilepay
         .transactions(&mobilepay_client::TransactionQuery::default())
         .await
@@ -313,7 +288,7 @@ async fn a_payer_of_another_uemoa_country_is_refunded_by_an_international_transf
 
 #[tokio::test]
 async fn a_retried_refund_with_its_idempotency_key_refunds_once() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 9_000, None).await;
     let before = balance(&app).await;
     let body = json!({"checkout_id": id, "amount": 2_000, "reason": "Retour"});
@@ -346,7 +321,7 @@ async fn a_retried_refund_with_its_idempotency_key_refunds_once() {
 
 #[tokio::test]
 async fn a_transfer_sent_again_with_the_refunds_key_is_not_a_second_transfer() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let id = paid_checkout(&app, 9_000, None).await;
     let refund = created(refund(&app, &id, 1_500).await).await;
     let refund = wait_for_refund(&app, refund["id"].as_str().expect("an id"), "succeeded").await;
@@ -354,7 +329,7 @@ async fn a_transfer_sent_again_with_the_refunds_key_is_not_a_second_transfer() {
 
     // What the reconciler does for a transfer whose answer never came.
     let replayed = app
-        .state()
+        .state
         .mobilepay
         .local_transfer_with_key(
             &mobilepay_wire::api::LocalTransfer {
@@ -379,7 +354,7 @@ async fn a_transfer_sent_again_with_the_refunds_key_is_not_a_second_transfer() {
 
 #[tokio::test]
 async fn refunds_are_refused_for_what_cannot_be_refunded() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let open = app
         .create_checkout(&checkout_body("order-open", 5_000))
         .await;
@@ -417,32 +392,27 @@ async fn refunds_are_refused_for_what_cannot_be_refunded() {
     )
     .await;
     let blank = app
-        .post(
+        .v1_post(
             "/v1/refunds",
-            Some(KEY),
-            None,
             &json!({"checkout_id": paid, "amount": 1_000, "reason": " "}),
         )
         .await;
     assert_error(blank, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
     let unknown_field = app
-        .post(
+        .v1_post(
             "/v1/refunds",
-            Some(KEY),
-            None,
             &json!({"checkout_id": paid, "amount": 1_000, "reason": "x", "currency": "EUR"}),
         )
         .await;
     assert_error(unknown_field, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
     assert_error(
-        app.get("/v1/refunds/rf_000000000000000000000000", Some(KEY))
-            .await,
+        app.v1_get("/v1/refunds/rf_000000000000000000000000").await,
         StatusCode::NOT_FOUND,
         "REFUND_NOT_FOUND",
     )
     .await;
     assert_error(
-        app.get("/v1/refunds?cursor=forged", Some(KEY)).await,
+        app.v1_get("/v1/refunds?cursor=forged").await,
         StatusCode::BAD_REQUEST,
         "INVALID_PARAMETER",
     )
@@ -476,13 +446,11 @@ async fn shop_receiver() -> (String, Arc<Mutex<Vec<(HeaderMap, Value)>>>) {
 
 #[tokio::test]
 async fn refund_events_reach_the_shops_endpoint_through_the_outbox() {
-    let app = spawn_app().await;
+    let app = TestApp::spawn().await;
     let (url, received) = shop_receiver().await;
     let endpoint = app
-        .post(
+        .v1_post(
             "/v1/webhook-endpoints",
-            Some(KEY),
-            None,
             &json!({"url": url, "events": ["refund.succeeded", "refund.failed"]}),
         )
         .await;
@@ -492,14 +460,11 @@ async fn refund_events_reach_the_shops_endpoint_through_the_outbox() {
     let refund = created(refund(&app, &id, 7_000).await).await;
     let succeeded = wait_for_refund(&app, refund["id"].as_str().expect("an id"), "succeeded").await;
 
-    let deadline = Instant::now() + PROMPTLY;
-    let (headers, event) = loop {
-        if let Some(found) = received.lock().expect("not poisoned").first().cloned() {
-            break found;
-        }
-        assert!(Instant::now() < deadline, "no event reached the shop");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (headers, event) = eventually(PROMPTLY, async || {
+        let first = received.lock().expect("not poisoned").first().cloned();
+        first.ok_or("no event reached the shop")
+    })
+    .await;
     assert_eq!(event["type"], "refund.succeeded");
     assert_eq!(event["data"], succeeded);
     assert_eq!(
@@ -517,22 +482,13 @@ async fn refund_events_reach_the_shops_endpoint_through_the_outbox() {
 
 #[tokio::test]
 async fn two_instances_on_postgresql_never_refund_more_than_was_paid_together() {
-    let pg = TestPostgres::start();
-    let (listener_a, address_a) = bind().await;
-    let (listener_b, address_b) = bind().await;
-    let (sandbox, stop_sandbox) = start_sandbox(&format!("{address_a}/webhooks/mobilepay")).await;
-    let a = start_merchant(listener_a, address_a, config(&sandbox, &pg.url())).await;
-    let b = start_merchant(listener_b, address_b, config(&sandbox, &pg.url())).await;
-    let app = App::new(a, sandbox, stop_sandbox);
+    let (_pg, app) = TestApp::on_postgres().await;
+    let b = app.another_instance().await;
     let id = paid_checkout(&app, 10_000, None).await;
     let http = reqwest::Client::new();
 
     let requests = (0..20).map(|n| {
-        let address = if n % 2 == 0 {
-            &app.merchant.address
-        } else {
-            &b.address
-        };
+        let address = if n % 2 == 0 { &app.address } else { &b.address };
         http.post(format!("{address}/v1/refunds"))
             .bearer_auth(KEY)
             .json(&json!({"checkout_id": id, "amount": 1_000, "reason": "Retour"}))
@@ -585,13 +541,7 @@ async fn the_openapi_document_states_the_refunds_bounds_statuses_and_codes() {
 
 #[tokio::test]
 async fn a_transfer_whose_answer_was_lost_is_asked_again_with_its_key_and_paid_once() {
-    let app = spawn_app_with(|config| config.reconcile_every = None).await;
-    let id = paid_checkout(&app, 8_000, None).await;
-    app.state()
-        .mobilepay
-        .set_webhook_endpoint("http://127.0.0.1:9/lost")
-        .await
-        .expect("the sandbox answers");
+    let (app, id) = paid_then_webhooks_lost().await;
     let refund = created(refund(&app, &id, 2_500).await).await;
     let refund_id = refund["id"].as_str().expect("an id");
     let transfer_id = refund["transfer_id"]
@@ -602,7 +552,7 @@ async fn a_transfer_whose_answer_was_lost_is_asked_again_with_its_key_and_paid_o
     // As if MOBILE-PAY's answer had never reached the backend…
     sqlx::query("UPDATE refunds SET transfer_id = NULL WHERE id = $1")
         .bind(refund_id)
-        .execute(&app.state().sessions.db.pool)
+        .execute(&app.state.sessions.db.pool)
         .await
         .expect("the refund is updated");
     // …while its webhook did, before the backend knew the transfer's id: nothing to match yet.
@@ -617,9 +567,7 @@ async fn a_transfer_whose_answer_was_lost_is_asked_again_with_its_key_and_paid_o
     );
     assert_eq!(get_refund(&app, refund_id).await["status"], "pending");
 
-    let settled = mobilepay_merchant::reconcile::pass(&app.merchant.state, 0)
-        .await
-        .expect("a reconciliation pass");
+    let settled = reconcile(&app).await;
 
     assert_eq!(settled, 1);
     let refund = get_refund(&app, refund_id).await;

@@ -17,7 +17,7 @@ fn sample(text: &str, name: &str) -> f64 {
 async fn metrics_count_sessions_webhooks_streams_and_delivery_latency() {
     let app = TestApp::spawn().await;
     let scrape = || async {
-        let response = app.get(&format!("{}/metrics", app.address)).await;
+        let response = app.get("/metrics", None).await;
         assert_eq!(response.status(), StatusCode::OK);
         response.text().await.expect("the metrics")
     };
@@ -51,11 +51,11 @@ async fn metrics_count_sessions_webhooks_streams_and_delivery_latency() {
 #[tokio::test]
 async fn metrics_fail_instead_of_answering_zeros_when_the_database_does_not_answer() {
     let app = TestApp::spawn().await;
-    let response = app.get(&format!("{}/metrics", app.address)).await;
+    let response = app.get("/metrics", None).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     app.state.sessions.db.pool.close().await;
 
-    let response = app.get(&format!("{}/metrics", app.address)).await;
+    let response = app.get("/metrics", None).await;
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
 }

@@ -12,7 +12,7 @@ use crate::common::*;
 async fn an_unreachable_payment_service_is_a_bad_gateway() {
     let (closed, url) = bind().await;
     drop(closed);
-    let app = TestApp::spawn_with(|_| {}, |config| config.mobilepay_url = url).await;
+    let app = TestApp::with(|config| config.mobilepay_url = url).await;
     let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
@@ -27,11 +27,7 @@ async fn an_unreachable_payment_service_is_a_bad_gateway() {
 
 #[tokio::test]
 async fn a_key_refused_by_the_payment_service_is_a_provider_error_that_reveals_nothing() {
-    let app = TestApp::spawn_with(
-        |_| {},
-        |config| config.api_key = ApiKey::new("sk_test_revoked"),
-    )
-    .await;
+    let app = TestApp::with(|config| config.api_key = ApiKey::new("sk_test_revoked")).await;
     let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
@@ -66,7 +62,7 @@ async fn a_rate_limited_payment_service_is_a_service_unavailable_with_retry_afte
             .into_response()
     })
     .await;
-    let app = TestApp::spawn_with(|_| {}, |config| config.mobilepay_url = fake).await;
+    let app = TestApp::with(|config| config.mobilepay_url = fake).await;
     let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;
@@ -99,7 +95,7 @@ async fn a_payment_with_an_unreadable_expiry_is_a_provider_error() {
         (StatusCode::CREATED, axum::Json(payment)).into_response()
     })
     .await;
-    let app = TestApp::spawn_with(|_| {}, |config| config.mobilepay_url = fake).await;
+    let app = TestApp::with(|config| config.mobilepay_url = fake).await;
     let order = app.place_order().await;
 
     let response = app.post_session(&json!({"order_id": order.id})).await;

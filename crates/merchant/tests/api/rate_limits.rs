@@ -8,7 +8,7 @@ use crate::common::*;
 
 #[tokio::test]
 async fn one_address_asking_for_too_many_sessions_is_slowed_down() {
-    let app = TestApp::spawn_with(|_| {}, |config| config.sessions_per_minute = 2).await;
+    let app = TestApp::with(|config| config.sessions_per_minute = 2).await;
     let order = app.place_order().await;
     for _ in 0..2 {
         let response = app.post_session(&json!({ "order_id": order.id })).await;
@@ -24,13 +24,10 @@ async fn one_address_asking_for_too_many_sessions_is_slowed_down() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_shopper_has_a_limit_of_their_own() {
     // The tests connect from 127.0.0.1: here that is the proxy.
-    let app = TestApp::spawn_with(
-        |_| {},
-        |config| {
-            config.sessions_per_minute = 2;
-            config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a network")];
-        },
-    )
+    let app = TestApp::with(|config| {
+        config.sessions_per_minute = 2;
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().expect("a network")];
+    })
     .await;
     let order = app.place_order().await;
     let from = |shopper: &'static str| {
@@ -54,7 +51,7 @@ async fn behind_a_trusted_proxy_each_shopper_has_a_limit_of_their_own() {
 
 #[tokio::test]
 async fn without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limit() {
-    let app = TestApp::spawn_with(|_| {}, |config| config.sessions_per_minute = 2).await;
+    let app = TestApp::with(|config| config.sessions_per_minute = 2).await;
     let order = app.place_order().await;
     for n in 0..3 {
         let response = app

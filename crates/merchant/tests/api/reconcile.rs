@@ -81,11 +81,10 @@ async fn an_instance_that_stops_gives_the_reconciliation_lease_up() {
 #[tokio::test]
 async fn a_lost_webhook_is_made_up_for_by_reconciliation_with_the_history() {
     // MOBILE-PAY's webhooks go nowhere: every one of them is lost.
-    let app = TestApp::spawn_with(
-        |sandbox| sandbox.webhook_url = Some("http://127.0.0.1:9/lost".to_owned()),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::build()
+        .sandbox(|sandbox| sandbox.webhook_url = Some("http://127.0.0.1:9/lost".to_owned()))
+        .spawn()
+        .await;
     let paid = app.new_session().await;
     let failed = app.new_session().await;
     let waiting = app.new_session().await;

@@ -2,8 +2,7 @@
 //! no demo page in production, and `run` serving until its shutdown future completes.
 
 use axum::http::StatusCode;
-use mobilepay_wire::checkout::CheckoutSession;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::oneshot;
 
 use crate::common::*;
@@ -13,13 +12,13 @@ async fn an_unknown_route_or_method_answers_json() {
     let app = TestApp::spawn().await;
 
     assert_error(
-        app.get(&format!("{}/nothing-here", app.address)).await,
+        app.get("/nothing-here", None).await,
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
     )
     .await;
     assert_error(
-        app.get(&format!("{}/checkout/sessions", app.address)).await,
+        app.get("/checkout/sessions", None).await,
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
     )
@@ -30,7 +29,7 @@ async fn an_unknown_route_or_method_answers_json() {
 async fn the_health_check_answers_ok() {
     let app = TestApp::spawn().await;
 
-    let response = app.get(&format!("{}/healthz", app.address)).await;
+    let response = app.get("/healthz", None).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.expect("a body"), "ok");
@@ -39,13 +38,13 @@ async fn the_health_check_answers_ok() {
 #[tokio::test]
 async fn the_readiness_check_answers_ready_while_the_database_does_and_not_after() {
     let app = TestApp::spawn().await;
-    let response = app.get(&format!("{}/readyz", app.address)).await;
+    let response = app.get("/readyz", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.expect("a body"), "ready");
 
     app.state.sessions.db.pool.close().await;
 
-    let response = app.get(&format!("{}/readyz", app.address)).await;
+    let response = app.get("/readyz", None).await;
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
 }
 
@@ -53,7 +52,7 @@ async fn the_readiness_check_answers_ready_while_the_database_does_and_not_after
 async fn a_production_backend_serves_no_demo_store_page() {
     let app = TestApp::spawn().await;
 
-    let response = app.get(&format!("{}/", app.address)).await;
+    let response = app.get("/", None).await;
 
     assert_error(response, StatusCode::NOT_FOUND, "NOT_FOUND").await;
 }
@@ -70,27 +69,18 @@ async fn run_serves_the_backend_until_its_shutdown_future_completes() {
     let server = tokio::spawn(mobilepay_merchant::run(listener, config, async {
         let _ = stopped.await;
     }));
+    let checkout = create_checkout_at(
+        &address,
+        "mk_test_run_serves",
+        &json!({"amount": 25_000, "description": "Pagne", "reference": "order-run"}),
+    )
+    .await;
+    let session = create_session_at(
+        &address,
+        checkout["id"].as_str().expect("the checkout's id"),
+    )
+    .await;
     let http = reqwest::Client::new();
-    let checkout: Value = http
-        .post(format!("{address}/v1/checkouts"))
-        .bearer_auth("mk_test_run_serves")
-        .json(&json!({"amount": 25_000, "description": "Pagne", "reference": "order-run"}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
-    let order_id = checkout["id"].as_str().expect("the checkout's id");
-    let session: CheckoutSession = http
-        .post(format!("{address}/checkout/sessions"))
-        .json(&json!({"order_id": order_id}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a CheckoutSession");
     let response = http
         .get(&session.events_url)
         .send()

@@ -19,7 +19,7 @@ async fn a_status_no_version_knows_in_the_database_is_an_error_never_awaiting_pa
         .await
         .expect("updated");
 
-    let response = app.get(&session.status_url).await;
+    let response = app.fetch(&session.status_url).await;
 
     assert_error(
         response,
@@ -27,7 +27,7 @@ async fn a_status_no_version_knows_in_the_database_is_an_error_never_awaiting_pa
         "INTERNAL_ERROR",
     )
     .await;
-    let response = app.get(&format!("{}/metrics", app.address)).await;
+    let response = app.get("/metrics", None).await;
     assert_error(response, StatusCode::SERVICE_UNAVAILABLE, "NOT_READY").await;
 }
 
@@ -61,7 +61,7 @@ async fn a_wrong_or_missing_capability_reads_like_an_unknown_session() {
         .expect("a token");
 
     let unknown_body = assert_error(
-        app.get(&format!("{unknown}/status?token={token}")).await,
+        app.fetch(&format!("{unknown}/status?token={token}")).await,
         StatusCode::NOT_FOUND,
         "SESSION_NOT_FOUND",
     )
@@ -74,7 +74,7 @@ async fn a_wrong_or_missing_capability_reads_like_an_unknown_session() {
             format!("?token={}", "0".repeat(token.len())),
         ] {
             let body = assert_error(
-                app.get(&format!("{base}/{path}{query}")).await,
+                app.fetch(&format!("{base}/{path}{query}")).await,
                 StatusCode::NOT_FOUND,
                 "SESSION_NOT_FOUND",
             )
@@ -143,7 +143,10 @@ async fn a_failed_payment_shows_failed_with_the_providers_reason() {
 
 #[tokio::test]
 async fn a_session_whose_payment_expired_reads_expired() {
-    let app = TestApp::spawn_with(|sandbox| sandbox.payment_ttl = Duration::ZERO, |_| {}).await;
+    let app = TestApp::build()
+        .sandbox(|sandbox| sandbox.payment_ttl = Duration::ZERO)
+        .spawn()
+        .await;
     let session = app.new_session().await;
 
     assert_eq!(app.status(&session).await.status, SessionStatus::Expired);
@@ -155,11 +158,10 @@ async fn a_session_whose_payment_expired_reads_expired() {
 
 #[tokio::test]
 async fn the_event_stream_announces_the_expiry_when_it_comes() {
-    let app = TestApp::spawn_with(
-        |sandbox| sandbox.payment_ttl = Duration::from_secs(3),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::build()
+        .sandbox(|sandbox| sandbox.payment_ttl = Duration::from_secs(3))
+        .spawn()
+        .await;
     let session = app.new_session().await;
     let mut events = app.events(&session).await;
     let first = events.next().await.expect("the current status");

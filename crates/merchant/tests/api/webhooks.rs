@@ -63,7 +63,10 @@ async fn a_duplicate_or_late_webhook_leaves_a_paid_session_paid() {
 
 #[tokio::test]
 async fn a_payment_whose_webhook_arrives_after_the_expiry_still_ends_paid() {
-    let app = TestApp::spawn_with(|sandbox| sandbox.payment_ttl = Duration::ZERO, |_| {}).await;
+    let app = TestApp::build()
+        .sandbox(|sandbox| sandbox.payment_ttl = Duration::ZERO)
+        .spawn()
+        .await;
     let session = app.new_session().await;
     assert_eq!(app.status(&session).await.status, SessionStatus::Expired);
 

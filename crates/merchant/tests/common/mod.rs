@@ -1,6 +1,7 @@
-//! Helpers shared by the merchant backend's test binaries: a backend and its sandbox
-//! in-process on `127.0.0.1:0` ([`App`] for the merchant API's calls, [`TestApp`] for the
-//! checkout's surface and its event streams), and a PostgreSQL server of its own.
+//! Helpers shared by the merchant backend's test binaries: [`TestApp`], the one test app — a
+//! backend and its sandbox in-process on `127.0.0.1:0`, built with the configuration, the
+//! database and the console operators a binary needs —, [`eventually`] and its variants, the
+//! one way to wait for a condition, and a PostgreSQL server of a test's own ([`TestPostgres`]).
 //! Each binary uses part of it.
 #![allow(dead_code)]
 
@@ -44,6 +45,38 @@ pub async fn eventually<T, E: std::fmt::Debug>(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// [`eventually`] for a yes-or-no condition: fails the test with `what` when it never holds.
+pub async fn eventually_true(timeout: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    eventually(
+        timeout,
+        async || if check().await { Ok(()) } else { Err(what) },
+    )
+    .await;
+}
+
+/// [`eventually`] for a condition that changes only when `notify` is notified (through
+/// `notify_waiters`): asks `check` at once and after each notification, for at most `timeout`;
+/// fails the test with the last `Err` after that.
+pub async fn eventually_notified<T, E: std::fmt::Debug>(
+    timeout: Duration,
+    notify: &tokio::sync::Notify,
+    mut check: impl FnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        // Made before the check, so that a notification between the two is not missed.
+        let notified = notify.notified();
+        match check() {
+            Ok(found) => return found,
+            Err(last) => assert!(
+                tokio::time::timeout_at(deadline, notified).await.is_ok(),
+                "not so within {timeout:?}: {last:?}"
+            ),
+        }
+    }
+}
+
 /// The merchant API keys every test backend is configured with (two: a rotation).
 pub const KEY: &str = "mk_test_first_key_of_two";
 pub const OTHER_KEY: &str = "mk_test_second_key_of_two";
@@ -140,54 +173,169 @@ pub async fn start_sandbox_with(
     (url, stop)
 }
 
-/// A backend and its sandbox, the sandbox's webhooks going to the backend.
-pub struct App {
-    pub merchant: Merchant,
+// ---------------------------------------------------------------------------------------------
+// TestApp: the one test app of every binary
+// ---------------------------------------------------------------------------------------------
+
+/// A merchant backend and its sandbox, running in-process on `127.0.0.1:0`, the sandbox's
+/// webhooks going to the backend: what every test binary runs against — `/v1` with [`KEY`],
+/// `/checkout/sessions`, the status URL, the event stream, `/webhooks/mobilepay`, the console.
+/// Built by [`TestApp::spawn`] (the defaults), [`TestApp::with`] (an adjusted backend),
+/// [`TestApp::build`] (both configurations, a database), [`TestApp::on_sqlite_file`] and
+/// [`TestApp::on_postgres`] (a database that outlives one backend), or [`TestApp::of`] (a
+/// backend started apart, one of several instances).
+pub struct TestApp {
+    /// The merchant backend, `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The sandbox, `http://127.0.0.1:<port>`.
     pub sandbox: String,
+    /// The backend's state, shared with its router.
+    pub state: Arc<AppState>,
     pub http: reqwest::Client,
+    /// The server's task: it ends once the backend has stopped.
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Dropping it shuts the backend down (ending its open event streams).
+    stop_merchant: Option<oneshot::Sender<()>>,
     _stop_sandbox: oneshot::Sender<()>,
 }
 
-pub async fn spawn_app() -> App {
-    spawn_app_with(|_| {}).await
+/// One adjustment of a configuration, applied before it is used.
+type Adjust<'a, C> = Box<dyn FnOnce(&mut C) + 'a>;
+
+/// How a [`TestApp`] is configured before it starts: see [`TestApp::build`].
+#[must_use = "a builder starts nothing until `spawn`"]
+pub struct Builder<'a> {
+    sandbox: Vec<Adjust<'a, mobilepay_sandbox::Config>>,
+    merchant: Vec<Adjust<'a, Config>>,
+    /// The console's operators to create: (email, password).
+    operators: Vec<(&'a str, &'a str)>,
 }
 
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> App {
-    let (listener, address) = bind().await;
-    let (sandbox, stop_sandbox) = start_sandbox(&format!("{address}/webhooks/mobilepay")).await;
-    let mut config = config(&sandbox, "sqlite::memory:");
-    adjust(&mut config);
-    let merchant = start_merchant(listener, address, config).await;
-    App {
-        merchant,
-        sandbox,
-        http: reqwest::Client::new(),
-        _stop_sandbox: stop_sandbox,
+impl<'a> Builder<'a> {
+    /// Adjusts the sandbox's configuration (its webhooks already go to the backend).
+    pub fn sandbox(mut self, adjust: impl FnOnce(&mut mobilepay_sandbox::Config) + 'a) -> Self {
+        self.sandbox.push(Box::new(adjust));
+        self
+    }
+
+    /// Adjusts the backend's configuration (see [`config`] for where it starts from).
+    pub fn merchant(mut self, adjust: impl FnOnce(&mut Config) + 'a) -> Self {
+        self.merchant.push(Box::new(adjust));
+        self
+    }
+
+    /// An operator of the console, to sign in as with `email` and `password`.
+    pub fn operator(mut self, email: &'a str, password: &'a str) -> Self {
+        self.operators.push((email, password));
+        self
+    }
+
+    /// The backend on `database_url` rather than an in-memory SQLite database.
+    pub fn database(self, database_url: &str) -> Self {
+        let database_url = database_url.to_owned();
+        self.merchant(move |config| config.database_url = database_url.into())
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let (listener, address) = bind().await;
+        let mut sandbox_config = mobilepay_sandbox::Config {
+            webhook_url: Some(format!("{address}/webhooks/mobilepay")),
+            ..mobilepay_sandbox::Config::default()
+        };
+        for adjust in self.sandbox {
+            adjust(&mut sandbox_config);
+        }
+        let (sandbox, stop_sandbox) = start_sandbox_with(sandbox_config).await;
+        let mut config = config(&sandbox, "sqlite::memory:");
+        for adjust in self.merchant {
+            adjust(&mut config);
+        }
+        let merchant = start_merchant(listener, address, config).await;
+        for (email, password) in self.operators {
+            mobilepay_merchant::console::operators::create(
+                &merchant.state.console.db,
+                email,
+                password,
+            )
+            .await
+            .expect("the operator is created");
+        }
+        TestApp::of(merchant, sandbox, stop_sandbox)
     }
 }
 
-/// A valid `POST /v1/checkouts` body.
-pub fn checkout_body(reference: &str, amount: u64) -> Value {
-    json!({"amount": amount, "description": "Pagne wax 6 yards", "reference": reference})
-}
+impl TestApp {
+    /// The default pairing: demo key, demo merchant, demo webhook secret, [`KEY`] and
+    /// [`OTHER_KEY`] for `/v1`, an in-memory SQLite database.
+    pub async fn spawn() -> TestApp {
+        TestApp::build().spawn().await
+    }
 
-impl App {
-    /// An `App` over a backend and a sandbox started apart (one of several instances).
-    pub fn new(merchant: Merchant, sandbox: String, stop_sandbox: oneshot::Sender<()>) -> App {
-        App {
-            merchant,
+    /// The pairing with the backend's configuration adjusted by `merchant`.
+    pub async fn with(merchant: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::build().merchant(merchant).spawn().await
+    }
+
+    /// A pairing to configure: `TestApp::build().sandbox(…).merchant(…).database(…).spawn()`.
+    pub fn build<'a>() -> Builder<'a> {
+        Builder {
+            sandbox: Vec::new(),
+            merchant: Vec::new(),
+            operators: Vec::new(),
+        }
+    }
+
+    /// The pairing on a SQLite file of its own, kept by the caller (so that a backend
+    /// started again on its URL finds what this one wrote); the folder, its URL, the app.
+    pub async fn on_sqlite_file() -> (tempfile::TempDir, String, TestApp) {
+        let (folder, url) = sqlite_file();
+        let app = TestApp::build().database(&url).spawn().await;
+        (folder, url, app)
+    }
+
+    /// The pairing on a PostgreSQL server of its own, kept by the caller.
+    pub async fn on_postgres() -> (TestPostgres, TestApp) {
+        let pg = TestPostgres::start();
+        let app = TestApp::build().database(&pg.url()).spawn().await;
+        (pg, app)
+    }
+
+    /// An app over a backend and a sandbox started apart (one of several instances).
+    pub fn of(merchant: Merchant, sandbox: String, stop_sandbox: oneshot::Sender<()>) -> TestApp {
+        let Merchant {
+            address,
+            state,
+            server,
+            _stop,
+        } = merchant;
+        TestApp {
+            address,
             sandbox,
+            state,
             http: reqwest::Client::new(),
+            server: Some(server),
+            stop_merchant: Some(_stop),
             _stop_sandbox: stop_sandbox,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.merchant.address)
+        format!("{}{path}", self.address)
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.merchant.state
+    /// Another instance of this app's deployment: a second backend on this one's database
+    /// (a PostgreSQL server's, for them to share it) and on its sandbox, whose webhooks still
+    /// go to this one.
+    pub async fn another_instance(&self) -> Merchant {
+        let (listener, address) = bind().await;
+        let database_url = secrecy::ExposeSecret::expose_secret(&self.state.sessions.db.url);
+        start_merchant(listener, address, config(&self.sandbox, database_url)).await
+    }
+
+    /// The sandbox as the demo merchant's key sees it, to check what really moved.
+    pub fn mobilepay(&self) -> mobilepay_client::Client {
+        mobilepay_client::Client::new(&self.sandbox, ApiKey::new("sk_test_demo_merchant"))
+            .expect("a client of the sandbox")
     }
 
     /// `POST path` with `key` (if any), `Idempotency-Key` (if any) and `body`.
@@ -208,6 +356,7 @@ impl App {
         request.send().await.expect("the backend answers")
     }
 
+    /// `GET path` with `key` (if any).
     pub async fn get(&self, path: &str, key: Option<&str>) -> reqwest::Response {
         let mut request = self.http.get(self.url(path));
         if let Some(key) = key {
@@ -216,28 +365,84 @@ impl App {
         request.send().await.expect("the backend answers")
     }
 
+    /// `DELETE path` with `key`.
+    pub async fn delete(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("the backend answers")
+    }
+
+    /// `POST path` with [`KEY`] and `body`, as a shop's server calls `/v1`.
+    pub async fn v1_post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.post(path, Some(KEY), None, body).await
+    }
+
+    /// `GET path` with [`KEY`], as a shop's server calls `/v1`.
+    pub async fn v1_get(&self, path: &str) -> reqwest::Response {
+        self.get(path, Some(KEY)).await
+    }
+
+    /// [`TestApp::v1_post`]: the answer's status and JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        json_of(self.v1_post(path, body).await).await
+    }
+
+    /// [`TestApp::v1_get`]: the answer's status and JSON body.
+    pub async fn get_json(&self, path: &str) -> (StatusCode, Value) {
+        json_of(self.v1_get(path).await).await
+    }
+
+    /// `GET url`, a whole URL (capability URLs come whole from the backend).
+    pub async fn fetch(&self, url: &str) -> reqwest::Response {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .expect("the backend answers")
+    }
+
     /// Creates a checkout through the API; it must be a new one.
     pub async fn create_checkout(&self, body: &Value) -> Value {
-        let response = self.post("/v1/checkouts", Some(KEY), None, body).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.expect("a checkout")
+        let (status, checkout) = self.post_json("/v1/checkouts", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{checkout}");
+        checkout
     }
 
     pub async fn checkout(&self, id: &str) -> Value {
-        let response = self.get(&format!("/v1/checkouts/{id}"), Some(KEY)).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a checkout")
+        let (status, checkout) = self.get_json(&format!("/v1/checkouts/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{checkout}");
+        checkout
+    }
+
+    /// An open checkout of 25 000 FCFA, as a shop creates it through `/v1/checkouts`.
+    pub async fn place_order(&self) -> Checkout {
+        place_order_in(&self.state).await
+    }
+
+    /// What the widget does: `POST /checkout/sessions` with `body`.
+    pub async fn post_session(&self, body: &Value) -> reqwest::Response {
+        self.post("/checkout/sessions", None, None, body).await
     }
 
     /// What the widget does: `POST /checkout/sessions {"order_id": id}`.
     pub async fn start_session(&self, checkout_id: &str) -> reqwest::Response {
-        self.post(
-            "/checkout/sessions",
-            None,
-            None,
-            &json!({"order_id": checkout_id}),
-        )
-        .await
+        self.post_session(&json!({"order_id": checkout_id})).await
+    }
+
+    /// Creates a fresh session for `order_id`; it must succeed.
+    pub async fn create_session(&self, order_id: &str) -> CheckoutSession {
+        let response = self.start_session(order_id).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("a CheckoutSession")
+    }
+
+    /// An order and its session.
+    pub async fn new_session(&self) -> CheckoutSession {
+        let order = self.place_order().await;
+        self.create_session(&order.id).await
     }
 
     /// Plays the shopper's phone: the sandbox settles the payment and sends its webhook.
@@ -247,57 +452,178 @@ impl App {
 
     /// Posts a webhook signed with the demo secret, as MOBILE-PAY would.
     pub async fn webhook(&self, webhook_id: &str, body: &str) -> reqwest::Response {
+        self.post_webhook(sign(DEMO_WEBHOOK_SECRET, webhook_id, body), body)
+            .await
+    }
+
+    /// Posts a JSON `body` to `/webhooks/mobilepay` with `headers` (signed or not).
+    pub async fn post_webhook(&self, mut headers: HeaderMap, body: &str) -> reqwest::Response {
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("a header value"),
+        );
         self.http
             .post(self.url("/webhooks/mobilepay"))
-            .headers(sign(DEMO_WEBHOOK_SECRET, webhook_id, body))
+            .headers(headers)
             .body(body.to_owned())
             .send()
             .await
             .expect("the backend answers")
     }
 
-    /// The checkout's recorded events: (seq, type, data), in order.
-    pub async fn events(&self, checkout_id: &str) -> Vec<(i64, String, Value)> {
-        events_in(&self.state().sessions.db, checkout_id).await
+    /// Sends `body` signed as MOBILE-PAY signs it; the backend must acknowledge it.
+    pub async fn send_signed_webhook(&self, body: &str) {
+        let response = self
+            .post_webhook(sign_body(DEMO_WEBHOOK_SECRET, body), body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let ack: Value = response.json().await.expect("a JSON acknowledgement");
+        assert_eq!(ack, json!({"received": true}));
+    }
+
+    /// The checkout's recorded events (its rows of `events`): (seq, type, data), in order.
+    pub async fn checkout_events(&self, checkout_id: &str) -> Vec<(i64, String, Value)> {
+        events_in(&self.state.sessions.db, checkout_id).await
+    }
+
+    /// A checkout of `amount` under `reference`, created through `/v1`, its session opened as
+    /// the widget does and paid from `payer` (the sandbox's default phone if `None`); its id,
+    /// once the backend has it paid (within 10 s: a webhook's way, on a loaded machine).
+    pub async fn paid_checkout(&self, reference: &str, amount: u64, payer: Option<&str>) -> String {
+        let checkout = self
+            .create_checkout(&checkout_body(reference, amount))
+            .await;
+        let id = checkout["id"].as_str().expect("an id").to_owned();
+        let session = self.create_session(&id).await;
+        let mut outcome = json!({"outcome": "success"});
+        if let Some(payer) = payer {
+            outcome["payer"] = json!(payer);
+        }
+        settle_on(&self.http, &self.sandbox, &session.payment_id, &outcome).await;
+        self.wait_for_checkout_within(&id, "paid", Duration::from_secs(10))
+            .await;
+        id
     }
 
     /// Waits (bounded) until checkout `id` reads `status` through the API.
     pub async fn wait_for_checkout(&self, id: &str, status: &str) -> Value {
-        let deadline = std::time::Instant::now() + PROMPTLY;
-        loop {
-            let checkout = self.checkout(id).await;
-            if checkout["status"] == status {
-                return checkout;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "checkout {id} never became {status}: {checkout}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.wait_for_checkout_within(id, status, PROMPTLY).await
     }
 
-    /// Waits (bounded) until the session of `payment_id` reaches `status` in the database.
-    pub async fn wait_for_session(&self, payment_id: &str, status: &str) {
-        let deadline = std::time::Instant::now() + PROMPTLY;
-        loop {
-            let stored = self
-                .state()
-                .sessions
-                .for_payment(payment_id)
-                .await
-                .expect("the database answers")
-                .expect("a session for the payment");
-            if stored.current.event.status.as_str() == status {
-                return;
+    /// [`TestApp::wait_for_checkout`], for at most `timeout`.
+    pub async fn wait_for_checkout_within(
+        &self,
+        id: &str,
+        status: &str,
+        timeout: Duration,
+    ) -> Value {
+        eventually(timeout, async || {
+            let checkout = self.checkout(id).await;
+            if checkout["status"] == status {
+                Ok(checkout)
+            } else {
+                Err(format!("checkout {id} never became {status}: {checkout}"))
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "session of {payment_id} never became {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        })
+        .await
+    }
+
+    /// Waits (bounded) until the session of `payment_id` reaches `status` in the database,
+    /// polling (a session expires without anything waking its subscribers).
+    pub async fn wait_for_session(&self, payment_id: &str, status: &str) {
+        eventually(PROMPTLY, async || {
+            let stored = self.stored(payment_id).await;
+            if stored.current.event.status.as_str() == status {
+                Ok(())
+            } else {
+                Err(format!("session of {payment_id} never became {status}"))
+            }
+        })
+        .await;
+    }
+
+    /// The stored session of `payment_id`.
+    pub async fn stored(&self, payment_id: &str) -> mobilepay_merchant::sessions::Session {
+        self.state
+            .sessions
+            .for_payment(payment_id)
+            .await
+            .expect("the database answers")
+            .expect("a session for the payment")
+    }
+
+    /// Waits (bounded) until the session of `payment_id` reaches `status`, woken by the
+    /// backend's own wake-ups rather than polling.
+    pub async fn wait_for(&self, payment_id: &str, status: SessionStatus) {
+        let id = self.stored(payment_id).await.id;
+        let mut subscription = self.state.sessions.hub.subscribe(&id);
+        let reached = async {
+            loop {
+                if self.stored(payment_id).await.current.event.status == status {
+                    return;
+                }
+                if subscription.rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(PROMPTLY, reached)
+            .await
+            .unwrap_or_else(|_| panic!("the session reached {status:?} in time"));
+    }
+
+    /// The session's sequence number: how many statuses it has had.
+    pub async fn seq(&self, payment_id: &str) -> i64 {
+        self.stored(payment_id).await.current.seq
+    }
+
+    /// The session's status as its status URL tells it.
+    pub async fn status(&self, session: &CheckoutSession) -> StatusEvent {
+        let response = self.fetch(&session.status_url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("a StatusEvent")
+    }
+
+    /// Opens the session's event stream; it must be one.
+    pub async fn events(&self, session: &CheckoutSession) -> EventStream {
+        let response = self.fetch(&session.events_url).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = content_type(&response);
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        EventStream::of(response)
+    }
+
+    /// Shuts the backend down, as `run` does when its shutdown future completes; the test
+    /// goes on (the sandbox too).
+    pub fn stop_merchant(&mut self) {
+        drop(self.stop_merchant.take());
+    }
+
+    /// Shuts the backend down and waits until it has stopped, cleanly.
+    pub async fn stop(&mut self) {
+        self.stop_merchant();
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task ends")
+                .expect("the server stops cleanly");
         }
     }
+}
+
+/// `response`'s status and JSON body.
+pub async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = response.json().await.expect("a JSON body");
+    (status, body)
+}
+
+/// A valid `POST /v1/checkouts` body.
+pub fn checkout_body(reference: &str, amount: u64) -> Value {
+    json!({"amount": amount, "description": "Pagne wax 6 yards", "reference": reference})
 }
 
 pub async fn events_in(
@@ -551,190 +877,6 @@ impl Drop for TestPostgres {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// TestApp: the checkout's surface a browser and MOBILE-PAY see (tests/api)
-// ---------------------------------------------------------------------------------------------
-
-/// A merchant backend and its sandbox, running in-process, the sandbox's webhooks going to the
-/// backend: what `/checkout/sessions`, the status URL, the event stream and
-/// `/webhooks/mobilepay` are tested against. Unlike [`App`], both configurations can be
-/// adjusted, the backend can be stopped while the test goes on, and orders are placed through
-/// the backend's store (the tests of `/v1` are elsewhere).
-pub struct TestApp {
-    /// The merchant backend, `http://127.0.0.1:<port>`.
-    pub address: String,
-    /// The sandbox, `http://127.0.0.1:<port>`.
-    pub sandbox: String,
-    /// The backend's state, shared with its router: tests create checkouts through its store.
-    pub state: Arc<AppState>,
-    pub http: reqwest::Client,
-    /// Dropping it shuts the backend down (ending its open event streams).
-    stop_merchant: Option<oneshot::Sender<()>>,
-    _stop_sandbox: oneshot::Sender<()>,
-}
-
-impl TestApp {
-    /// The default pairing: demo key, demo merchant, demo webhook secret.
-    pub async fn spawn() -> TestApp {
-        TestApp::spawn_with(|_| {}, |_| {}).await
-    }
-
-    /// The pairing with the configurations adjusted by `sandbox` and `merchant`.
-    pub async fn spawn_with(
-        sandbox: impl FnOnce(&mut mobilepay_sandbox::Config),
-        merchant: impl FnOnce(&mut Config),
-    ) -> TestApp {
-        let (listener, address) = bind().await;
-        let mut sandbox_config = mobilepay_sandbox::Config {
-            webhook_url: Some(format!("{address}/webhooks/mobilepay")),
-            ..mobilepay_sandbox::Config::default()
-        };
-        sandbox(&mut sandbox_config);
-        let (sandbox, stop_sandbox) = start_sandbox_with(sandbox_config).await;
-        let mut config = config(&sandbox, "sqlite::memory:");
-        merchant(&mut config);
-        let Merchant {
-            address,
-            state,
-            _stop,
-            ..
-        } = start_merchant(listener, address, config).await;
-        TestApp {
-            address,
-            sandbox,
-            state,
-            http: reqwest::Client::new(),
-            stop_merchant: Some(_stop),
-            _stop_sandbox: stop_sandbox,
-        }
-    }
-
-    /// An open checkout of 25 000 FCFA, as a shop creates it through `/v1/checkouts`.
-    pub async fn place_order(&self) -> Checkout {
-        place_order_in(&self.state).await
-    }
-
-    pub async fn post_session(&self, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/checkout/sessions", self.address))
-            .json(body)
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
-    /// Creates a fresh session for `order_id`; it must succeed.
-    pub async fn create_session(&self, order_id: &str) -> CheckoutSession {
-        let response = self.post_session(&json!({"order_id": order_id})).await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.expect("a CheckoutSession")
-    }
-
-    /// An order and its session.
-    pub async fn new_session(&self) -> CheckoutSession {
-        let order = self.place_order().await;
-        self.create_session(&order.id).await
-    }
-
-    /// Plays the shopper's phone: the sandbox settles the payment and sends its webhook.
-    pub async fn pay(&self, payment_id: &str, outcome: &str) {
-        pay_on(&self.http, &self.sandbox, payment_id, outcome).await;
-    }
-
-    /// `GET url`, a whole URL (capability URLs come whole from the backend).
-    pub async fn get(&self, url: &str) -> reqwest::Response {
-        self.http
-            .get(url)
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
-    /// The session's status as its status URL tells it.
-    pub async fn status(&self, session: &CheckoutSession) -> StatusEvent {
-        let response = self.get(&session.status_url).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.expect("a StatusEvent")
-    }
-
-    /// The stored session of `payment_id`.
-    pub async fn stored(&self, payment_id: &str) -> mobilepay_merchant::sessions::Session {
-        self.state
-            .sessions
-            .for_payment(payment_id)
-            .await
-            .expect("the database answers")
-            .expect("a session for the payment")
-    }
-
-    /// Waits (bounded) until the session of `payment_id` reaches `status`, woken by the
-    /// backend's own wake-ups rather than polling.
-    pub async fn wait_for(&self, payment_id: &str, status: SessionStatus) {
-        let id = self.stored(payment_id).await.id;
-        let mut subscription = self.state.sessions.hub.subscribe(&id);
-        let reached = async {
-            loop {
-                if self.stored(payment_id).await.current.event.status == status {
-                    return;
-                }
-                if subscription.rx.changed().await.is_err() {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(PROMPTLY, reached)
-            .await
-            .unwrap_or_else(|_| panic!("the session reached {status:?} in time"));
-    }
-
-    /// The session's sequence number: how many statuses it has had.
-    pub async fn seq(&self, payment_id: &str) -> i64 {
-        self.stored(payment_id).await.current.seq
-    }
-
-    /// Opens the session's event stream; it must be one.
-    pub async fn events(&self, session: &CheckoutSession) -> EventStream {
-        let response = self.get(&session.events_url).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let content_type = content_type(&response);
-        assert!(
-            content_type.starts_with("text/event-stream"),
-            "{content_type}"
-        );
-        EventStream::of(response)
-    }
-
-    /// Posts a JSON `body` to `/webhooks/mobilepay` with `headers` (signed or not).
-    pub async fn post_webhook(&self, mut headers: HeaderMap, body: &str) -> reqwest::Response {
-        headers.insert(
-            header::CONTENT_TYPE,
-            "application/json".parse().expect("a header value"),
-        );
-        self.http
-            .post(format!("{}/webhooks/mobilepay", self.address))
-            .headers(headers)
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("the backend answers")
-    }
-
-    /// Sends `body` signed as MOBILE-PAY signs it; the backend must acknowledge it.
-    pub async fn send_signed_webhook(&self, body: &str) {
-        let response = self
-            .post_webhook(sign_body(DEMO_WEBHOOK_SECRET, body), body)
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let ack: Value = response.json().await.expect("a JSON acknowledgement");
-        assert_eq!(ack, json!({"received": true}));
-    }
-
-    /// Shuts the backend down, as `run` does when its shutdown future completes.
-    pub fn stop_merchant(&mut self) {
-        drop(self.stop_merchant.take());
-    }
-}
-
 /// [`sign`] with the `webhook-id` `msg_test_<the body's length>`: one body sent twice is one
 /// webhook delivered twice.
 pub fn sign_body(secret: &str, body: &str) -> HeaderMap {
@@ -782,6 +924,22 @@ pub async fn place_order_in(state: &AppState) -> Checkout {
     }
 }
 
+/// What a shop's server does on the backend at `address` with `key`: a new checkout of `body`.
+pub async fn create_checkout_at(address: &str, key: &str, body: &Value) -> Value {
+    let (status, checkout) = json_of(
+        reqwest::Client::new()
+            .post(format!("{address}/v1/checkouts"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("the backend answers"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{checkout}");
+    checkout
+}
+
 /// What the widget does on the backend at `address`; the answer must be a session, new or
 /// resumed.
 pub async fn create_session_at(address: &str, order_id: &str) -> CheckoutSession {
@@ -803,9 +961,14 @@ pub async fn pay_at(sandbox: &str, payment_id: &str) {
 /// Plays the shopper's phone on the sandbox at `sandbox`: it settles `payment_id` with
 /// `outcome` (`success`, `insufficient_funds`, …) and sends its webhook.
 pub async fn pay_on(http: &reqwest::Client, sandbox: &str, payment_id: &str, outcome: &str) {
+    settle_on(http, sandbox, payment_id, &json!({ "outcome": outcome })).await;
+}
+
+/// [`pay_on`] with the sandbox's whole `body`: `{"outcome": …, "payer": …}`.
+pub async fn settle_on(http: &reqwest::Client, sandbox: &str, payment_id: &str, body: &Value) {
     let response = http
         .post(format!("{sandbox}/sandbox/v1/payments/{payment_id}/pay"))
-        .json(&json!({ "outcome": outcome }))
+        .json(body)
         .send()
         .await
         .expect("the sandbox answers");
