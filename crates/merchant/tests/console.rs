@@ -155,6 +155,23 @@ impl Browser {
         }
     }
 
+    /// The form submitted with the session's cookie, its answer left unread and the browser
+    /// unchanged: for two submits at once.
+    fn submit(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<> {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header(
+                header::COOKIE,
+                format!("mp_console_session={}", self.cookies["mp_console_session"]),
+            )
+            .form(form)
+            .send()
+    }
+
     async fn get(&mut self, path: &str) -> Page {
         let request = self.http.get(format!("{}{path}", self.base));
         self.send(request).await
@@ -189,6 +206,15 @@ impl Browser {
                 ("amount", amount),
                 ("reason", reason),
             ],
+        )
+        .await
+    }
+
+    /// Submits the payout form (its first step: the confirmation page) for `amount` to `phone`.
+    async fn payout(&mut self, csrf: &str, amount: &str, phone: &str) -> Page {
+        self.post(
+            "/console/payouts",
+            &[("csrf", csrf), ("amount", amount), ("phone", phone)],
         )
         .await
     }
@@ -484,16 +510,7 @@ async fn a_payout_confirmed_twice_at_once_moves_the_money_once_and_shows_in_the_
     let app = spawn_app().await;
     let (mut browser, page) = Browser::signed_in(&app).await;
     let csrf = page.csrf();
-    let confirm = browser
-        .post(
-            "/console/payouts",
-            &[
-                ("csrf", &csrf),
-                ("amount", "25 000"),
-                ("phone", "07 00 00 00 09"),
-            ],
-        )
-        .await;
+    let confirm = browser.payout(&csrf, "25 000", "07 00 00 00 09").await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
     let text = confirm.text();
     assert!(text.contains("vingt-cinq mille francs CFA"), "{text}");
@@ -508,30 +525,8 @@ async fn a_payout_confirmed_twice_at_once_moves_the_money_once_and_shows_in_the_
     let payout = confirm.hidden("payout");
     let form = [("csrf", csrf.as_str()), ("payout", payout.as_str())];
     let (first, second) = tokio::join!(
-        browser
-            .http
-            .post(format!("{}/console/payouts/confirm", browser.base))
-            .header(
-                header::COOKIE,
-                format!(
-                    "mp_console_session={}",
-                    browser.cookies["mp_console_session"]
-                )
-            )
-            .form(&form)
-            .send(),
-        browser
-            .http
-            .post(format!("{}/console/payouts/confirm", browser.base))
-            .header(
-                header::COOKIE,
-                format!(
-                    "mp_console_session={}",
-                    browser.cookies["mp_console_session"]
-                )
-            )
-            .form(&form)
-            .send(),
+        browser.submit("/console/payouts/confirm", &form),
+        browser.submit("/console/payouts/confirm", &form),
     );
     for answer in [first, second] {
         let answer = answer.expect("the backend answers");
@@ -594,16 +589,7 @@ async fn a_configured_payout_phone_is_the_only_destination() {
     assert!(form.text().contains("+2250700000001"));
     assert!(!form.body.contains("name=\"phone\""));
     // A phone slipped into the form is ignored.
-    let confirm = browser
-        .post(
-            "/console/payouts",
-            &[
-                ("csrf", &csrf),
-                ("amount", "1000"),
-                ("phone", "+2250799999999"),
-            ],
-        )
-        .await;
+    let confirm = browser.payout(&csrf, "1000", "+2250799999999").await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
     assert!(confirm.text().contains("+2250700000001"));
     assert!(!confirm.text().contains("+2250799999999"));
@@ -615,16 +601,7 @@ async fn mobilepay_refusals_and_mistyped_forms_are_shown_in_the_operators_langua
     let (mut browser, page) = Browser::signed_in(&app).await;
     let csrf = page.csrf();
 
-    let mistyped = browser
-        .post(
-            "/console/payouts",
-            &[
-                ("csrf", &csrf),
-                ("amount", "12,5"),
-                ("phone", "+221 77 000 00 00"),
-            ],
-        )
-        .await;
+    let mistyped = browser.payout(&csrf, "12,5", "+221 77 000 00 00").await;
     assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(mistyped.text().contains("Un nombre entier de FCFA"));
     assert!(
@@ -637,16 +614,7 @@ async fn mobilepay_refusals_and_mistyped_forms_are_shown_in_the_operators_langua
     // The sandbox's magic recipient ending 0402 is refused for insufficient funds.
     for (lang, expected) in [("fr", "Solde insuffisant"), ("en", "Insufficient funds")] {
         browser.get(&format!("/console/payouts?lang={lang}")).await;
-        let confirm = browser
-            .post(
-                "/console/payouts",
-                &[
-                    ("csrf", &csrf),
-                    ("amount", "5000"),
-                    ("phone", "+2250700000402"),
-                ],
-            )
-            .await;
+        let confirm = browser.payout(&csrf, "5000", "+2250700000402").await;
         let payout = confirm.hidden("payout");
         let sent = browser
             .post(
@@ -912,19 +880,10 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
         ("reason", "Taille trop petite"),
     ];
 
-    let cookie = format!(
-        "mp_console_session={}",
-        browser.cookies["mp_console_session"]
+    let (first, second) = tokio::join!(
+        browser.submit(&action, &form),
+        browser.submit(&action, &form)
     );
-    let send = || {
-        browser
-            .http
-            .post(format!("{}{action}", browser.base))
-            .header(header::COOKIE, cookie.clone())
-            .form(&form)
-            .send()
-    };
-    let (first, second) = tokio::join!(send(), send());
     let mut redirected = 0;
     for answer in [first, second] {
         let answer = answer.expect("the backend answers");
@@ -1577,26 +1536,14 @@ async fn the_new_pages_read_and_change_a_postgresql_database_alike() {
         health.text()
     );
     let keys = browser.get("/console/keys").await;
-    let created = browser
-        .post(
-            "/console/keys",
-            &[
-                ("csrf", keys.csrf().as_str()),
-                ("form", keys.hidden("form").as_str()),
-                ("label", "PostgreSQL"),
-            ],
-        )
-        .await;
+    let (csrf, token) = (keys.csrf(), keys.hidden("form"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("form", &token),
+        ("label", "PostgreSQL"),
+    ];
+    let created = browser.post("/console/keys", &form).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let twice = browser
-        .post(
-            "/console/keys",
-            &[
-                ("csrf", keys.csrf().as_str()),
-                ("form", keys.hidden("form").as_str()),
-                ("label", "PostgreSQL"),
-            ],
-        )
-        .await;
+    let twice = browser.post("/console/keys", &form).await;
     assert_eq!(twice.status, StatusCode::CONFLICT);
 }

@@ -99,6 +99,16 @@ impl TestApp {
     }
 }
 
+/// The status codes of the attempts of `event`'s first delivery, in order.
+fn attempt_codes(event: &Value) -> Vec<Value> {
+    event["deliveries"][0]["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect()
+}
+
 /// Inserts an event as the checkout code does (a row of `events`), and wakes the worker.
 async fn insert_event(state: &AppState, checkout_id: &str, seq: i64, kind: &str) -> String {
     let id = mobilepay_merchant::ids::random_token("evt_", 12);
@@ -259,12 +269,7 @@ async fn an_endpoint_is_created_with_its_secret_shown_once_listed_without_it_and
     assert!(secret.starts_with("whsec_"));
     assert!(standardwebhooks::Webhook::new(secret).is_ok());
 
-    let listed: Value = app
-        .v1_get("/v1/webhook-endpoints")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let (_, listed) = app.get_json("/v1/webhook-endpoints").await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(listed["data"][0]["id"], id);
     assert!(listed["data"][0].get("secret").is_none(), "never listed");
@@ -274,12 +279,7 @@ async fn an_endpoint_is_created_with_its_secret_shown_once_listed_without_it_and
         .delete(&format!("/v1/webhook-endpoints/{id}"), KEY)
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let listed: Value = app
-        .v1_get("/v1/webhook-endpoints")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let (_, listed) = app.get_json("/v1/webhook-endpoints").await;
     assert_eq!(listed["data"], json!([]));
     assert_error(
         app.delete(&format!("/v1/webhook-endpoints/{id}"), KEY)
@@ -620,12 +620,7 @@ async fn redelivering_sends_an_event_again_with_the_same_webhook_id_even_after_i
     let event = app
         .wait_delivery(&refused, |d| d["status"] == "succeeded")
         .await;
-    let codes: Vec<Value> = event["deliveries"][0]["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|a| a["status_code"].clone())
-        .collect();
+    let codes = attempt_codes(&event);
     assert_eq!(codes, [json!(400), json!(204)]);
 
     assert_error(
@@ -698,7 +693,7 @@ async fn events_are_listed_newest_first_by_checkout_a_page_at_a_time_with_their_
             None => "/v1/events?checkout_id=chk_list&limit=2".to_owned(),
             Some(c) => format!("/v1/events?checkout_id=chk_list&limit=2&cursor={c}"),
         };
-        let page: Value = app.v1_get(&path).await.json().await.expect("JSON");
+        let (_, page) = app.get_json(&path).await;
         let data = page["data"].as_array().expect("data");
         assert!(data.len() <= 2);
         for event in data {
@@ -715,15 +710,10 @@ async fn events_are_listed_newest_first_by_checkout_a_page_at_a_time_with_their_
     ids.reverse();
     assert_eq!(seen, ids, "newest first, each once");
 
-    let all: Value = app.v1_get("/v1/events").await.json().await.expect("JSON");
+    let (_, all) = app.get_json("/v1/events").await;
     assert_eq!(all["data"].as_array().map(Vec::len), Some(6));
     assert!(all["next_cursor"].is_null());
-    let paid: Value = app
-        .v1_get("/v1/events?type=checkout.paid")
-        .await
-        .json()
-        .await
-        .expect("JSON");
+    let (_, paid) = app.get_json("/v1/events?type=checkout.paid").await;
     assert_eq!(paid["data"].as_array().map(Vec::len), Some(1));
 
     assert_error(
@@ -814,12 +804,7 @@ async fn a_pending_delivery_is_sent_by_the_next_process_after_a_restart() {
     let event = second
         .wait_delivery(&event_id, |d| d["status"] == "succeeded")
         .await;
-    let codes: Vec<Value> = event["deliveries"][0]["attempts"]
-        .as_array()
-        .expect("attempts")
-        .iter()
-        .map(|a| a["status_code"].clone())
-        .collect();
+    let codes = attempt_codes(&event);
     assert_eq!(codes, [json!(503), json!(204)]);
 }
 

@@ -385,9 +385,8 @@ async fn the_list_filters_by_reference_and_status_and_pages_with_an_opaque_curso
 #[tokio::test]
 async fn cancel_closes_an_open_checkout_and_its_waiting_payment_and_records_the_event() {
     let app = TestApp::spawn().await;
-    let checkout = app.create_checkout(&checkout_body("order-c", 5_000)).await;
-    let id = checkout["id"].as_str().expect("an id");
-    let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let session = app.checkout_session(&checkout_body("order-c", 5_000)).await;
+    let id = session.order_id.as_str();
 
     let canceled = cancel(&app, id).await;
     assert_eq!(canceled.status(), StatusCode::OK);
@@ -465,6 +464,12 @@ async fn a_checkout_nobody_reads_still_expires_and_records_its_event() {
 // Idempotency
 // ---------------------------------------------------------------------------------------------
 
+/// `POST /v1/checkouts` of `body` with `Idempotency-Key: idempotency_key`.
+async fn create_with_key(app: &TestApp, idempotency_key: &str, body: &Value) -> reqwest::Response {
+    app.post("/v1/checkouts", Some(KEY), Some(idempotency_key), body)
+        .await
+}
+
 async fn checkouts_in_database(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM checkouts")
         .fetch_one(&app.state.sessions.db.pool)
@@ -477,9 +482,7 @@ async fn a_retry_with_the_same_idempotency_key_replays_the_answer_and_does_nothi
     let app = TestApp::spawn().await;
     let body = checkout_body("order-i", 1_000);
 
-    let first = app
-        .post("/v1/checkouts", Some(KEY), Some("retry-1"), &body)
-        .await;
+    let first = create_with_key(&app, "retry-1", &body).await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.expect("a checkout");
     // With the other key of a rotation, too: the key belongs to the merchant, not to a key.
@@ -504,24 +507,10 @@ async fn a_retry_with_the_same_idempotency_key_replays_the_answer_and_does_nothi
 #[tokio::test]
 async fn an_idempotency_key_reused_for_another_request_is_refused() {
     let app = TestApp::spawn().await;
-    let first = app
-        .post(
-            "/v1/checkouts",
-            Some(KEY),
-            Some("k-2"),
-            &checkout_body("a", 1_000),
-        )
-        .await;
+    let first = create_with_key(&app, "k-2", &checkout_body("a", 1_000)).await;
     assert_eq!(first.status(), StatusCode::CREATED);
 
-    let other = app
-        .post(
-            "/v1/checkouts",
-            Some(KEY),
-            Some("k-2"),
-            &checkout_body("b", 1_000),
-        )
-        .await;
+    let other = create_with_key(&app, "k-2", &checkout_body("b", 1_000)).await;
 
     assert_error(
         other,
@@ -530,14 +519,7 @@ async fn an_idempotency_key_reused_for_another_request_is_refused() {
     )
     .await;
     assert_eq!(checkouts_in_database(&app).await, 1);
-    let bad = app
-        .post(
-            "/v1/checkouts",
-            Some(KEY),
-            Some("with space"),
-            &checkout_body("c", 1),
-        )
-        .await;
+    let bad = create_with_key(&app, "with space", &checkout_body("c", 1)).await;
     assert_error(bad, StatusCode::BAD_REQUEST, "INVALID_IDEMPOTENCY_KEY").await;
 }
 
@@ -546,7 +528,8 @@ async fn a_key_in_flight_is_a_conflict_until_its_lease_lapses_then_a_retry_runs(
     let app = TestApp::spawn().await;
     let body = checkout_body("order-crash", 2_000);
     let bytes = serde_json::to_vec(&body).expect("JSON");
-    // What an instance that died mid-request leaves behind: the key claimed, no answer.
+    // What an instance that died mid-request leaves behind: the key claimed, no answer (the
+    // request's bytes are `body`'s as `serde_json::to_vec` writes them, as reqwest sends it).
     let fingerprint = mobilepay_merchant::idempotency::fingerprint("POST", "/v1/checkouts", &bytes);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let db = &app.state.sessions.db.pool;
@@ -561,16 +544,7 @@ async fn a_key_in_flight_is_a_conflict_until_its_lease_lapses_then_a_retry_runs(
     .await
     .expect("claimed");
 
-    let while_held = app
-        .http
-        .post(app.url("/v1/checkouts"))
-        .bearer_auth(KEY)
-        .header("idempotency-key", "crashed")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(bytes.clone())
-        .send()
-        .await
-        .expect("the backend answers");
+    let while_held = create_with_key(&app, "crashed", &body).await;
     assert_error(
         while_held,
         StatusCode::CONFLICT,
@@ -584,16 +558,7 @@ async fn a_key_in_flight_is_a_conflict_until_its_lease_lapses_then_a_retry_runs(
         .execute(db)
         .await
         .expect("lapsed");
-    let retry = app
-        .http
-        .post(app.url("/v1/checkouts"))
-        .bearer_auth(KEY)
-        .header("idempotency-key", "crashed")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(bytes)
-        .send()
-        .await
-        .expect("the backend answers");
+    let retry = create_with_key(&app, "crashed", &body).await;
     assert_eq!(retry.status(), StatusCode::CREATED);
     assert_eq!(checkouts_in_database(&app).await, 1);
     let state: String =
@@ -664,9 +629,10 @@ async fn the_widget_pays_a_checkout_for_its_amount_and_the_checkout_becomes_paid
 #[tokio::test]
 async fn a_status_change_and_its_event_commit_together_or_not_at_all() {
     let app = TestApp::spawn().await;
-    let checkout = app.create_checkout(&checkout_body("order-tx", 3_000)).await;
-    let id = checkout["id"].as_str().expect("an id");
-    let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let session = app
+        .checkout_session(&checkout_body("order-tx", 3_000))
+        .await;
+    let id = session.order_id.as_str();
     let db = &app.state.sessions.db.pool;
     // The outbox cannot be written: the change must not happen either.
     sqlx::query("CREATE TRIGGER refuse_events BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'refused'); END")
@@ -701,9 +667,8 @@ async fn a_status_change_and_its_event_commit_together_or_not_at_all() {
 #[tokio::test]
 async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payment() {
     let app = TestApp::spawn().await;
-    let checkout = app.create_checkout(&checkout_body("order-f", 8_000)).await;
-    let id = checkout["id"].as_str().expect("an id");
-    let first: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let first = app.checkout_session(&checkout_body("order-f", 8_000)).await;
+    let id = first.order_id.as_str();
 
     app.pay(&first.payment_id, "insufficient_funds").await;
     app.wait_for_session(&first.payment_id, "failed").await;
@@ -734,12 +699,11 @@ async fn a_failed_attempt_leaves_the_checkout_open_and_a_retry_makes_a_new_payme
 #[tokio::test]
 async fn asking_again_after_a_failed_attempt_and_its_retry_resumes_the_retry_not_the_failure() {
     let app = TestApp::spawn().await;
-    let checkout = app.create_checkout(&checkout_body("order-r", 6_000)).await;
-    let id = checkout["id"].as_str().expect("an id");
-    let first: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let first = app.checkout_session(&checkout_body("order-r", 6_000)).await;
+    let id = first.order_id.as_str();
     app.pay(&first.payment_id, "declined").await;
     app.wait_for_session(&first.payment_id, "failed").await;
-    let second: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let second = app.create_session(id).await;
     assert_ne!(second.payment_id, first.payment_id);
 
     // Asked again at once (a retry, another tab): the open retry, whatever the clock's second.
@@ -757,9 +721,10 @@ async fn asking_again_after_a_failed_attempt_and_its_retry_resumes_the_retry_not
 #[tokio::test]
 async fn a_payment_of_another_amount_leaves_the_checkout_open_and_tells_the_merchant() {
     let app = TestApp::spawn().await;
-    let checkout = app.create_checkout(&checkout_body("order-m", 25_000)).await;
-    let id = checkout["id"].as_str().expect("an id");
-    let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let session = app
+        .checkout_session(&checkout_body("order-m", 25_000))
+        .await;
+    let id = session.order_id.as_str();
 
     let response = app
         .webhook("msg_mismatch", &payment_received(&session.payment_id, 1))
@@ -786,7 +751,7 @@ async fn a_sessions_expiry_never_outlives_its_checkouts() {
         .await;
     let id = checkout["id"].as_str().expect("an id");
 
-    let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let session = app.create_session(id).await;
 
     assert!(time_of(&json!(session.expires_at)) <= time_of(&checkout["expires_at"]));
 }
@@ -1013,7 +978,7 @@ async fn an_unknown_pay_page_is_a_404_page_and_a_paid_one_shows_the_way_back() {
         )
         .await;
     let id = checkout["id"].as_str().expect("an id");
-    let session: CheckoutSession = app.start_session(id).await.json().await.expect("a session");
+    let session = app.create_session(id).await;
     app.pay(&session.payment_id, "success").await;
     app.wait_for_checkout(id, "paid").await;
 

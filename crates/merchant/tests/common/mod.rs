@@ -181,9 +181,9 @@ pub async fn start_sandbox_with(
 /// webhooks going to the backend: what every test binary runs against — `/v1` with [`KEY`],
 /// `/checkout/sessions`, the status URL, the event stream, `/webhooks/mobilepay`, the console.
 /// Built by [`TestApp::spawn`] (the defaults), [`TestApp::with`] (an adjusted backend),
-/// [`TestApp::build`] (both configurations, a database), [`TestApp::on_sqlite_file`] and
-/// [`TestApp::on_postgres`] (a database that outlives one backend), or [`TestApp::of`] (a
-/// backend started apart, one of several instances).
+/// [`TestApp::build`] (both configurations, a database such as a [`sqlite_file`], console
+/// operators), [`TestApp::on_postgres`] (a PostgreSQL server of its own), or [`TestApp::of`]
+/// (a backend started apart, one of several instances).
 pub struct TestApp {
     /// The merchant backend, `http://127.0.0.1:<port>`.
     pub address: String,
@@ -283,14 +283,6 @@ impl TestApp {
             merchant: Vec::new(),
             operators: Vec::new(),
         }
-    }
-
-    /// The pairing on a SQLite file of its own, kept by the caller (so that a backend
-    /// started again on its URL finds what this one wrote); the folder, its URL, the app.
-    pub async fn on_sqlite_file() -> (tempfile::TempDir, String, TestApp) {
-        let (folder, url) = sqlite_file();
-        let app = TestApp::build().database(&url).spawn().await;
-        (folder, url, app)
     }
 
     /// The pairing on a PostgreSQL server of its own, kept by the caller.
@@ -437,6 +429,14 @@ impl TestApp {
         let response = self.start_session(order_id).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         response.json().await.expect("a CheckoutSession")
+    }
+
+    /// A checkout of `body` created through `/v1`, and the session the widget opens for it
+    /// (its `order_id` is the checkout's id).
+    pub async fn checkout_session(&self, body: &Value) -> CheckoutSession {
+        let checkout = self.create_checkout(body).await;
+        self.create_session(checkout["id"].as_str().expect("an id"))
+            .await
     }
 
     /// An order and its session.
