@@ -19,8 +19,6 @@ const ENTRY: &str = "mobilepay-checkout.fedcba9876543210.js";
 /// A running backend serving `widget` (kept alive with it) and a client that never
 /// decompresses by itself, so that tests see the bytes as sent.
 struct Served {
-    url: String,
-    http: reqwest::Client,
     app: TestApp,
     _widget: tempfile::TempDir,
 }
@@ -51,8 +49,6 @@ async fn serve() -> Served {
     );
     let app = TestApp::with(|config| config.widget_dir = Some(widget.path().to_path_buf())).await;
     Served {
-        url: app.address.clone(),
-        http: app.http.clone(),
         app,
         _widget: widget,
     }
@@ -60,7 +56,7 @@ async fn serve() -> Served {
 
 impl Served {
     async fn get(&self, name: &str, accept_encoding: Option<&str>) -> reqwest::Response {
-        let mut request = self.http.get(format!("{}/widget/{name}", self.url));
+        let mut request = self.app.http.get(self.app.url(&format!("/widget/{name}")));
         if let Some(encodings) = accept_encoding {
             request = request.header(header::ACCEPT_ENCODING, encodings);
         }
@@ -149,8 +145,9 @@ async fn the_stable_entry_once_stale_is_revalidated_with_a_304_and_no_body() {
     let modified = header_of(&first, header::LAST_MODIFIED);
     assert!(!modified.is_empty(), "{:?}", first.headers());
     let again = served
+        .app
         .http
-        .get(format!("{}/widget/mobilepay-checkout.js", served.url))
+        .get(served.app.url("/widget/mobilepay-checkout.js"))
         .header(header::ACCEPT_ENCODING, "br")
         .header(header::IF_MODIFIED_SINCE, &modified)
         .send()
@@ -184,11 +181,9 @@ async fn the_hosted_pay_page_preloads_the_hashed_wasm_and_loads_the_hashed_bundl
         .await;
     let pay_url = checkout["pay_url"].as_str().expect("a pay_url");
     let page = served
-        .http
-        .get(pay_url)
-        .send()
+        .app
+        .fetch(pay_url)
         .await
-        .expect("the pay page answers")
         .text()
         .await
         .expect("a page");

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use mobilepay_merchant::AppState;
 use mobilepay_merchant::outbox::Settings;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 mod common;
@@ -170,14 +169,9 @@ struct Receiver {
 
 impl Receiver {
     async fn start(answer: impl Fn(&Value, usize) -> Response + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free port on 127.0.0.1");
+        let (listener, base) = common::bind().await;
         let receiver = Receiver {
-            url: format!(
-                "http://{}/hooks",
-                listener.local_addr().expect("an address")
-            ),
+            url: format!("{base}/hooks"),
             log: Arc::default(),
             arrived: Arc::default(),
             answer: Arc::new(Mutex::new(Arc::new(answer))),
@@ -564,8 +558,8 @@ async fn a_receiver_that_never_answers_in_time_is_retried_then_failed_when_the_s
     let app = start(&url, settings).await;
     // A receiver that holds every request past the timeout.
     let slow = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let url = format!("http://{}/", listener.local_addr().expect("an address"));
+        let (listener, base) = common::bind().await;
+        let url = format!("{base}/");
         let router = axum::Router::new().fallback(|| async {
             // Deliberately late (what this test is about): an answer 25 times the timeout.
             tokio::time::sleep(Duration::from_secs(5)).await;

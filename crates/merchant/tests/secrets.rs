@@ -9,7 +9,6 @@ use clap::Parser;
 use mobilepay_merchant::config::Args;
 use mobilepay_sandbox::DEMO_WEBHOOK_SECRET;
 use mobilepay_sandbox::accounts::{DEMO_MERCHANT_ID, DEMO_MERCHANT_KEY};
-use tokio::net::TcpListener;
 use tracing_subscriber::fmt::MakeWriter;
 
 mod common;
@@ -121,7 +120,7 @@ fn the_debug_of_the_command_line_and_of_the_configuration_shows_no_secret() {
 async fn a_database_that_cannot_be_opened_fails_without_its_password_in_the_error_or_the_logs() {
     let captured = Captured::default();
     let _logs = capture_logs(&captured);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let (listener, _) = common::bind().await;
     // Nothing listens on port 1; and a URL sqlx cannot even parse.
     for url in [
         format!("postgres://shop:{PASSWORD}@127.0.0.1:1/shop?connect_timeout=1"),
