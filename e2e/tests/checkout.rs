@@ -80,11 +80,13 @@ async fn browser_with(width: u32, height: u32, mobile: Option<Value>) -> Browser
         });
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + PATIENCE;
-    while http.get(format!("{url}/status")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        async || match http.get(format!("{url}/status")).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(format!("chromedriver did not start: {error}")),
+        },
+    )
+    .await;
     let profile = std::env::temp_dir().join(format!("mobilepay-e2e-{port}"));
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -153,17 +155,25 @@ async fn create_checkout(stack: &Stack, body: &Value) -> Value {
     json_answer(request, "a checkout").await
 }
 
-/// Asks `check` every 25 ms until it answers `Ok`, for at most [`PATIENCE`]; then fails the test
-/// with its last `Err`, which says what was seen. The one way these tests wait for a condition.
-async fn eventually<T>(mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+/// Asks `check` every 25 ms until it answers `Ok`, for at most [`PATIENCE`]; its last `Err`
+/// after that. The one way these tests wait for a condition: through [`eventually`], or directly
+/// where what a failure shows costs more than asking again (the page's text, a process's log).
+async fn patiently<T, E>(mut check: impl AsyncFnMut() -> Result<T, E>) -> Result<T, E> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         match check().await {
-            Ok(found) => return found,
-            Err(last) => assert!(Instant::now() < deadline, "{last} (within {PATIENCE:?})"),
+            Ok(found) => return Ok(found),
+            Err(last) if Instant::now() >= deadline => return Err(last),
+            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// [`patiently`], failing the test with the last `Err`, which says what was seen.
+async fn eventually<T>(check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    patiently(check)
+        .await
+        .unwrap_or_else(|last| panic!("{last} (within {PATIENCE:?})"))
 }
 
 /// Runs `script` in the page and returns its value.
@@ -181,21 +191,18 @@ async fn attribute(client: &Client, name: &str) -> Option<String> {
 
 /// Waits until the widget reflects `status`; fails with what it shows otherwise.
 async fn wait_for_status(client: &Client, status: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if attribute(client, "status").await.as_deref() == Some(status) {
-            return;
-        }
-        if Instant::now() > deadline {
-            // The host's last event says why (its `errorCode`), when it recorded any.
-            let events = js(client, "return window.__mobilepay ?? null").await;
-            panic!(
-                "the widget never reached status={status}: it shows {:?} with text {:?}; events {events}",
-                attribute(client, "status").await,
-                shadow_text(client).await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    let reached = patiently(async || match attribute(client, "status").await {
+        Some(shown) if shown == status => Ok(()),
+        shown => Err(shown),
+    })
+    .await;
+    if let Err(shown) = reached {
+        // The host's last event says why (its `errorCode`), when it recorded any.
+        let events = js(client, "return window.__mobilepay ?? null").await;
+        panic!(
+            "the widget never reached status={status}: it shows {shown:?} with text {:?}; events {events}",
+            shadow_text(client).await
+        );
     }
 }
 

@@ -9,8 +9,6 @@
 //! Signing in at all proves that Chromium keeps a `Secure` cookie from `http://127.0.0.1`
 //! (a secure context for browsers): without it, the login page would come back.
 
-use std::time::{Duration, Instant};
-
 use fantoccini::{Client, Locator};
 use mobilepay_client::{ApiKey, TransactionQuery};
 use mobilepay_e2e::{DEMO_API_KEY, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD, Stack};
@@ -20,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::a11y::axe_violations;
 use super::{
-    PATIENCE, browser, create_checkout, eventually, js, json_answer, log_server_errors, phone,
+    browser, create_checkout, eventually, js, json_answer, log_server_errors, patiently, phone,
     screenshot, simulate_payment,
 };
 
@@ -36,8 +34,7 @@ async fn assert_axe_clean(client: &Client, what: &str) {
 
 /// Waits until the page's path is `path` and its `h1` is there.
 async fn wait_for_page(client: &Client, path: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    let reached = patiently(async || {
         let url = client.current_url().await.expect("a URL");
         let ready = js(
             client,
@@ -45,31 +42,36 @@ async fn wait_for_page(client: &Client, path: &str) {
         )
         .await;
         if url.path() == path && ready.as_bool() == Some(true) {
-            return;
+            Ok(())
+        } else {
+            Err(url)
         }
-        assert!(
-            Instant::now() < deadline,
+    })
+    .await;
+    if let Err(url) = reached {
+        panic!(
             "never reached {path}: on {url} showing {:?}",
             js(client, "return document.body?.innerText ?? ''").await
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 /// Waits until an element matches `css` on a fully loaded page.
 async fn wait_for_css(client: &Client, css: &str) {
-    let deadline = Instant::now() + PATIENCE;
     let script = format!(
         "return document.readyState === 'complete' && !!document.querySelector({})",
         serde_json::Value::from(css)
     );
-    while js(client, &script).await.as_bool() != Some(true) {
-        assert!(
-            Instant::now() < deadline,
+    let shown = patiently(async || match js(client, &script).await.as_bool() {
+        Some(true) => Ok(()),
+        _ => Err(()),
+    })
+    .await;
+    if shown.is_err() {
+        panic!(
             "never showed {css}: {:?}",
             js(client, "return document.body?.innerText ?? ''").await
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -375,19 +377,21 @@ async fn paid_checkout(stack: &Stack, reference: &str, amount: u64) -> String {
 
 /// Waits until the page's URL has `path` and a query holding `query`.
 async fn wait_for_url(client: &Client, path: &str, query: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    let reached = patiently(async || {
         let url = client.current_url().await.expect("a URL");
         if url.path() == path && url.query().unwrap_or_default().contains(query) {
-            wait_for_page(client, path).await;
-            return;
+            Ok(())
+        } else {
+            Err(url)
         }
-        assert!(
-            Instant::now() < deadline,
+    })
+    .await;
+    match reached {
+        Ok(()) => wait_for_page(client, path).await,
+        Err(url) => panic!(
             "never reached {path}?{query}: on {url} showing {:?}",
             text(client).await
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        ),
     }
 }
 

@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use mobilepay_e2e::{DEMO_API_KEY, Options, Stack};
@@ -18,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use super::{
-    PATIENCE, attribute, browser, decode_qr, eventually, js, log_server_errors, screenshot,
+    attribute, browser, decode_qr, eventually, js, log_server_errors, patiently, screenshot,
     simulate_payment, wait_for_status,
 };
 
@@ -105,26 +104,23 @@ impl NodeShop {
             .expect("node runs (Node.js is needed: `apt-get install nodejs`)");
         let mut shop = NodeShop { url, child, log };
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        let answered = patiently(async || {
             if let Ok(Some(status)) = shop.child.try_wait() {
                 panic!("the shop exited ({status}): {}", shop.output());
             }
-            if http
-                .get(format!("{}/", shop.url))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return shop;
+            let answer = http.get(format!("{}/", shop.url)).send().await;
+            match answer {
+                Ok(answer) if answer.status().is_success() => Ok(()),
+                _ => Err(()),
             }
-            assert!(
-                Instant::now() < deadline,
-                "the shop never answered: {}",
-                shop.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
+        assert!(
+            answered.is_ok(),
+            "the shop never answered: {}",
+            shop.output()
+        );
+        shop
     }
 
     fn output(&self) -> String {
