@@ -80,11 +80,13 @@ async fn browser_with(width: u32, height: u32, mobile: Option<Value>) -> Browser
         });
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + PATIENCE;
-    while http.get(format!("{url}/status")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        async || match http.get(format!("{url}/status")).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(format!("chromedriver did not start: {error}")),
+        },
+    )
+    .await;
     let profile = std::env::temp_dir().join(format!("mobilepay-e2e-{port}"));
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -137,6 +139,43 @@ async fn stack() -> Stack {
         .expect("sandbox and merchant backend start")
 }
 
+/// Sends `request` to one of the stack's servers and reads its answer as JSON (`what`).
+async fn json_answer(request: reqwest::RequestBuilder, what: &str) -> Value {
+    let answer = request.send().await.expect("the server answers");
+    answer.json().await.expect(what)
+}
+
+/// `POST /v1/checkouts` of `body` with the demo shop's key, as the shop's server makes a
+/// checkout; the checkout.
+async fn create_checkout(stack: &Stack, body: &Value) -> Value {
+    let request = reqwest::Client::new()
+        .post(format!("{}/v1/checkouts", stack.store_url))
+        .bearer_auth(mobilepay_e2e::DEMO_API_KEY)
+        .json(body);
+    json_answer(request, "a checkout").await
+}
+
+/// Asks `check` every 25 ms until it answers `Ok`, for at most [`PATIENCE`]; its last `Err`
+/// after that. The one way these tests wait for a condition: through [`eventually`], or directly
+/// where what a failure shows costs more than asking again (the page's text, a process's log).
+async fn patiently<T, E>(mut check: impl AsyncFnMut() -> Result<T, E>) -> Result<T, E> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match check().await {
+            Ok(found) => return Ok(found),
+            Err(last) if Instant::now() >= deadline => return Err(last),
+            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+}
+
+/// [`patiently`], failing the test with the last `Err`, which says what was seen.
+async fn eventually<T>(check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    patiently(check)
+        .await
+        .unwrap_or_else(|last| panic!("{last} (within {PATIENCE:?})"))
+}
+
 /// Runs `script` in the page and returns its value.
 async fn js(client: &Client, script: &str) -> Value {
     client.execute(script, vec![]).await.expect("script runs")
@@ -152,21 +191,18 @@ async fn attribute(client: &Client, name: &str) -> Option<String> {
 
 /// Waits until the widget reflects `status`; fails with what it shows otherwise.
 async fn wait_for_status(client: &Client, status: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if attribute(client, "status").await.as_deref() == Some(status) {
-            return;
-        }
-        if Instant::now() > deadline {
-            // The host's last event says why (its `errorCode`), when it recorded any.
-            let events = js(client, "return window.__mobilepay ?? null").await;
-            panic!(
-                "the widget never reached status={status}: it shows {:?} with text {:?}; events {events}",
-                attribute(client, "status").await,
-                shadow_text(client).await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    let reached = patiently(async || match attribute(client, "status").await {
+        Some(shown) if shown == status => Ok(()),
+        shown => Err(shown),
+    })
+    .await;
+    if let Err(shown) = reached {
+        // The host's last event says why (its `errorCode`), when it recorded any.
+        let events = js(client, "return window.__mobilepay ?? null").await;
+        panic!(
+            "the widget never reached status={status}: it shows {shown:?} with text {:?}; events {events}",
+            shadow_text(client).await
+        );
     }
 }
 
@@ -267,36 +303,58 @@ async fn statuses(client: &Client) -> Vec<String> {
 
 /// Waits until `check` holds for the page's widget statuses.
 async fn wait_for_statuses(client: &Client, what: &str, check: impl Fn(&[String]) -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(async || {
         let now = statuses(client).await;
         if check(&now) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("never {what}: {now:?}"))
         }
-        assert!(Instant::now() < deadline, "never {what}: {now:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await
 }
 
 /// Waits until the sandbox's wallet page, after its form was sent, says the payment is made.
 /// The shopper leaves only then: leaving earlier would cancel the form, and the page before the
 /// answer also has a status line (reading it may race with the navigation).
 async fn wait_for_wallet_confirmation(client: &Client) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(async || {
         let text = match client.find(Locator::Css(".status")).await {
             Ok(status) => status.text().await.unwrap_or_default(),
             Err(_) => String::new(),
         };
         if text.contains("Payé") {
-            return;
+            Ok(())
+        } else {
+            Err(format!("the wallet never confirmed: {text:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the wallet never confirmed: {text:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await
+}
+
+/// Pays on the sandbox's wallet page shown, and waits for its confirmation.
+async fn pay_on_wallet_page(client: &Client) {
+    client
+        .find(Locator::Css("button[value=success]"))
+        .await
+        .expect("a pay button")
+        .click()
+        .await
+        .expect("click");
+    wait_for_wallet_confirmation(client).await;
+}
+
+/// Waits until `script` (an expression) evaluates to `wanted`.
+async fn wait_for_js(client: &Client, script: &str, wanted: Value) {
+    eventually(async || {
+        let now = js(client, &format!("return {script}")).await;
+        if now == wanted {
+            Ok(())
+        } else {
+            Err(format!("`{script}` never became {wanted}: it is {now}"))
+        }
+    })
+    .await
 }
 
 /// Opens the store and waits for the QR; returns the payment id.
@@ -415,14 +473,7 @@ async fn the_wallet_page_the_qr_points_at_pays_and_the_store_tab_shows_paid() {
         .goto(&format!("{}/wallet/{payment_id}", stack.sandbox_url))
         .await
         .expect("the wallet page opens");
-    client
-        .find(Locator::Css("button[value=success]"))
-        .await
-        .expect("a pay button")
-        .click()
-        .await
-        .expect("click");
-    wait_for_wallet_confirmation(client).await;
+    pay_on_wallet_page(client).await;
 
     client
         .switch_to_window(store_tab)
@@ -525,19 +576,12 @@ async fn on_a_360px_phone_the_pay_button_comes_first_opens_the_wallet_and_the_st
     )
     .await;
     let wallet = format!("{}/wallet/{payment_id}", stack.sandbox_url);
-    let deadline = Instant::now() + PATIENCE;
-    while client.current_url().await.map(|u| u.to_string()).ok() != Some(wallet.clone()) {
-        assert!(Instant::now() < deadline, "the wallet page never opened");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    client
-        .find(Locator::Css("button[value=success]"))
-        .await
-        .expect("a pay button")
-        .click()
-        .await
-        .expect("click");
-    wait_for_wallet_confirmation(client).await;
+    eventually(async || match client.current_url().await {
+        Ok(url) if url.as_str() == wallet => Ok(()),
+        other => Err(format!("the wallet page never opened: {other:?}")),
+    })
+    .await;
+    pay_on_wallet_page(client).await;
     // Back in the store: the same order, its payment now paid.
     open_store(client, &stack, "/").await;
     wait_for_status(client, "paid").await;
@@ -622,42 +666,36 @@ async fn the_js_api_mounts_into_a_div_and_calls_back_with_the_current_state() {
         )
         .await
         .expect("the module loads");
-    let deadline = Instant::now() + PATIENCE;
-    while js(
+    // The mounted widget shows its QR.
+    wait_for_js(
         client,
-        "return document.getElementById('api').getAttribute('status')",
+        "document.getElementById('api').getAttribute('status')",
+        json!("awaiting_payment"),
     )
-    .await
-        != "awaiting_payment"
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the mounted widget never showed its QR"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    .await;
     simulate_payment(&stack, &payment_id, "success").await;
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    let calls = eventually(async || {
         let calls = js(client, "return window.__calls").await;
-        if calls.as_array().is_some_and(|c| {
+        let paid = calls.as_array().is_some_and(|c| {
             c.iter()
                 .any(|x| x.as_str().is_some_and(|x| x.starts_with("paid:")))
-        }) {
-            assert_eq!(
-                calls,
-                json!([
-                    "change:loading",
-                    "change:awaiting_payment",
-                    "change:paid",
-                    format!("paid:paid:{payment_id}")
-                ])
-            );
-            break;
+        });
+        if paid {
+            Ok(calls)
+        } else {
+            Err(format!("no paid callback: {calls}"))
         }
-        assert!(Instant::now() < deadline, "no paid callback: {calls}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await;
+    assert_eq!(
+        calls,
+        json!([
+            "change:loading",
+            "change:awaiting_payment",
+            "change:paid",
+            format!("paid:paid:{payment_id}")
+        ])
+    );
     js(client, "window.__handle.destroy(); return null;").await;
     assert_eq!(
         js(

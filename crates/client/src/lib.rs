@@ -217,15 +217,8 @@ impl Client {
         request: &LocalTransfer,
         idempotency_key: &str,
     ) -> Result<Transfer, Error> {
-        self.send_keyed(
-            Method::POST,
-            "/api/v1/transfers/local",
-            Auth::Bearer,
-            None::<&()>,
-            Some(request),
-            Some(idempotency_key.to_owned()),
-        )
-        .await
+        self.post_with_key("/api/v1/transfers/local", request, idempotency_key)
+            .await
     }
 
     /// `POST /api/v1/transfers/international`, to another country of the UEMOA zone.
@@ -243,15 +236,8 @@ impl Client {
         request: &InternationalTransfer,
         idempotency_key: &str,
     ) -> Result<Transfer, Error> {
-        self.send_keyed(
-            Method::POST,
-            "/api/v1/transfers/international",
-            Auth::Bearer,
-            None::<&()>,
-            Some(request),
-            Some(idempotency_key.to_owned()),
-        )
-        .await
+        self.post_with_key("/api/v1/transfers/international", request, idempotency_key)
+            .await
     }
 
     /// `POST /api/v1/payments/qr`.
@@ -353,6 +339,25 @@ impl Client {
     ) -> Result<T, Error> {
         self.send(Method::POST, path, Auth::Bearer, None::<&()>, Some(body))
             .await
+    }
+
+    /// [`Client::post`] with the caller's `Idempotency-Key`.
+    async fn post_with_key<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> Result<T, Error> {
+        let key = Some(idempotency_key.to_owned());
+        self.send_keyed(
+            Method::POST,
+            path,
+            Auth::Bearer,
+            None::<&()>,
+            Some(body),
+            key,
+        )
+        .await
     }
 
     /// Sends a request, retrying what is safe to retry. A POST carries an `Idempotency-Key` that

@@ -45,6 +45,23 @@ async fn bind() -> (TcpListener, String) {
     (listener, url)
 }
 
+/// Serves `app` on `listener` until the returned [`Running`] is dropped; `url` is what it is
+/// reached at.
+fn serve(listener: TcpListener, url: String, app: axum::Router) -> Running {
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Running {
+        url,
+        _shutdown: shutdown,
+    }
+}
+
 /// The real sandbox, with its default configuration.
 async fn spawn_sandbox() -> Running {
     let (listener, url) = bind().await;
@@ -73,6 +90,11 @@ async fn spawn_fake(answer: impl Fn(usize) -> Response + Send + Sync + 'static) 
     spawn_fake_or_silent(move |n| Some(answer(n))).await
 }
 
+/// A fake whose first call is answered `first()` and every later one [`created`].
+async fn spawn_fake_then_created(first: impl Fn() -> Response + Send + Sync + 'static) -> FakeApi {
+    spawn_fake(move |n| if n == 0 { first() } else { created() }).await
+}
+
 /// Like [`spawn_fake`], but `None` leaves that call without an answer, as a server that hangs.
 async fn spawn_fake_or_silent(
     answer: impl Fn(usize) -> Option<Response> + Send + Sync + 'static,
@@ -98,19 +120,8 @@ async fn spawn_fake_or_silent(
             }
         }),
     );
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
     FakeApi {
-        server: Running {
-            url,
-            _shutdown: shutdown,
-        },
+        server: serve(listener, url, app),
         calls,
     }
 }
@@ -118,6 +129,11 @@ async fn spawn_fake_or_silent(
 impl FakeApi {
     fn client(&self) -> Client {
         client(&self.server.url, MERCHANT_KEY)
+    }
+
+    /// The seed's QR payment, asked for once by the client (which may retry).
+    async fn create_qr_payment(&self) -> Result<QrPayment, Error> {
+        promptly(self.client().create_qr_payment(&seed_request())).await
     }
 
     fn calls(&self) -> Vec<HeaderMap> {
@@ -171,6 +187,43 @@ fn too_many_requests(retry_after: Option<&str>) -> Response {
     response
 }
 
+/// The sandbox and a client of it with the demo merchant's key.
+async fn sandbox_and_client() -> (Running, Client) {
+    let sandbox = spawn_sandbox().await;
+    let client = client(&sandbox.url, MERCHANT_KEY);
+    (sandbox, client)
+}
+
+/// The seed's QR payment asked of a fresh sandbox with `key`.
+async fn create_in_sandbox_with_key(key: &str) -> Result<QrPayment, Error> {
+    let sandbox = spawn_sandbox().await;
+    promptly(client(&sandbox.url, key).create_qr_payment(&seed_request())).await
+}
+
+/// The shopper's phone paying, as the sandbox's controls take it.
+fn paid_in_full() -> SimulatePayment {
+    SimulatePayment {
+        outcome: PayOutcome::Success,
+        payer: None,
+    }
+}
+
+/// `error` is [`Error::Api`] with this status and code.
+fn assert_api_error(error: &Error, status: u16, code: &str) {
+    assert!(
+        matches!(error, Error::Api { status: s, error_code, .. } if *s == status && error_code == code),
+        "{error:?}"
+    );
+}
+
+/// `error` is [`Error::Unauthorized`] with this code.
+fn assert_unauthorized(error: &Error, code: &str) {
+    assert!(
+        matches!(error, Error::Unauthorized { error_code } if error_code == code),
+        "{error:?}"
+    );
+}
+
 /// Bounds a call that must end by itself.
 async fn promptly<T>(call: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(PROMPTLY, call)
@@ -184,8 +237,7 @@ async fn promptly<T>(call: impl std::future::Future<Output = T>) -> T {
 
 #[tokio::test]
 async fn creating_a_qr_payment_returns_the_pending_payment() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (sandbox, client) = sandbox_and_client().await;
 
     let payment = promptly(client.create_qr_payment(&seed_request()))
         .await
@@ -213,39 +265,26 @@ async fn a_base_url_with_a_trailing_slash_works_the_same() {
 
 #[tokio::test]
 async fn an_unknown_key_is_unauthorized() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, "sk_test_wrong");
-
-    let error = promptly(client.create_qr_payment(&seed_request()))
+    let error = create_in_sandbox_with_key("sk_test_wrong")
         .await
         .expect_err("the key is refused");
 
-    assert!(
-        matches!(&error, Error::Unauthorized { error_code } if error_code == "INVALID_API_KEY"),
-        "{error:?}"
-    );
+    assert_unauthorized(&error, "INVALID_API_KEY");
 }
 
 #[tokio::test]
 async fn a_live_key_is_unauthorized_by_the_sandbox() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, "sk_live_abc123def456");
-
-    let error = promptly(client.create_qr_payment(&seed_request()))
+    let error = create_in_sandbox_with_key("sk_live_abc123def456")
         .await
         .expect_err("the key is refused");
 
-    assert!(
-        matches!(&error, Error::Unauthorized { error_code } if error_code == "LIVE_KEY_REFUSED"),
-        "{error:?}"
-    );
+    assert_unauthorized(&error, "LIVE_KEY_REFUSED");
     assert!(!format!("{error} {error:?}").contains("abc123def456"));
 }
 
 #[tokio::test]
 async fn another_merchants_id_is_an_api_error_with_status_403() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
     let request = CreateQrPayment {
         merchant_id: "MERCHANT999".to_owned(),
         ..seed_request()
@@ -255,16 +294,12 @@ async fn another_merchants_id_is_an_api_error_with_status_403() {
         .await
         .expect_err("the merchant_id is refused");
 
-    assert!(
-        matches!(&error, Error::Api { status: 403, error_code, .. } if error_code == "MERCHANT_MISMATCH"),
-        "{error:?}"
-    );
+    assert_api_error(&error, 403, "MERCHANT_MISMATCH");
 }
 
 #[tokio::test]
 async fn an_invalid_amount_is_an_invalid_request_with_the_sandbox_message() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
     let request = CreateQrPayment {
         amount: 0,
         ..seed_request()
@@ -341,16 +376,12 @@ async fn wrong_credentials_are_unauthorized_with_invalid_credentials() {
         .await
         .expect_err("refused");
 
-    assert!(
-        matches!(&error, Error::Unauthorized { error_code } if error_code == "INVALID_CREDENTIALS"),
-        "{error:?}"
-    );
+    assert_unauthorized(&error, "INVALID_CREDENTIALS");
 }
 
 #[tokio::test]
 async fn repeated_failed_logins_are_rate_limited_with_the_sandboxs_retry_after() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
     for _ in 0..10 {
         let _ = promptly(client.login(DEMO_EMAIL, "wrong")).await;
     }
@@ -367,8 +398,7 @@ async fn repeated_failed_logins_are_rate_limited_with_the_sandboxs_retry_after()
 
 #[tokio::test]
 async fn a_local_transfer_answers_the_transfer_and_the_balance_after() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
 
     let transfer = promptly(client.local_transfer(&local("+2250701020304", 10_000)))
         .await
@@ -384,8 +414,7 @@ async fn a_local_transfer_answers_the_transfer_and_the_balance_after() {
 
 #[tokio::test]
 async fn an_international_transfer_answers_the_transfer() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
 
     let transfer =
         promptly(client.international_transfer(&international("SN", "+221771234567", 50_000)))
@@ -399,8 +428,7 @@ async fn an_international_transfer_answers_the_transfer() {
 
 #[tokio::test]
 async fn each_refusal_of_a_transfer_is_its_own_typed_error() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
 
     let insufficient = promptly(client.local_transfer(&local("+2250700000402", 1_000))).await;
     assert!(
@@ -434,8 +462,7 @@ async fn each_refusal_of_a_transfer_is_its_own_typed_error() {
 
 #[tokio::test]
 async fn a_request_the_sandbox_cannot_accept_is_an_invalid_request_with_its_code() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
 
     for (result, code) in [
         (
@@ -471,8 +498,7 @@ async fn a_request_the_sandbox_cannot_accept_is_an_invalid_request_with_its_code
 
 #[tokio::test]
 async fn transactions_are_listed_with_the_query_sent_as_parameters() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
     for amount in [1_000, 2_000, 3_000] {
         promptly(client.local_transfer(&local("+2250701020304", amount)))
             .await
@@ -538,21 +564,7 @@ async fn spawn_receiver() -> (Running, mpsc::UnboundedReceiver<(HeaderMap, Vec<u
             async { StatusCode::OK }
         }),
     );
-    let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    (
-        Running {
-            url: format!("{url}/hooks"),
-            _shutdown: shutdown,
-        },
-        rx,
-    )
+    (serve(listener, format!("{url}/hooks"), app), rx)
 }
 
 #[tokio::test]
@@ -569,15 +581,9 @@ async fn the_sandbox_controls_pay_a_payment_whose_webhook_the_verifier_accepts_a
         .await
         .expect("created");
 
-    let paid = promptly(client.simulate_payment(
-        &payment.payment_id,
-        &SimulatePayment {
-            outcome: PayOutcome::Success,
-            payer: None,
-        },
-    ))
-    .await
-    .expect("paid");
+    let paid = promptly(client.simulate_payment(&payment.payment_id, &paid_in_full()))
+        .await
+        .expect("paid");
 
     assert_eq!(paid.status, PaymentStatus::Received);
     let (headers, body) = promptly(deliveries.recv()).await.expect("a webhook");
@@ -602,16 +608,12 @@ async fn the_sandbox_controls_pay_a_payment_whose_webhook_the_verifier_accepts_a
     let unknown = promptly(client.replay_delivery("msg_unknown/../x"))
         .await
         .expect_err("no such delivery");
-    assert!(
-        matches!(&unknown, Error::Api { status: 404, error_code, .. } if error_code == "DELIVERY_NOT_FOUND"),
-        "{unknown:?}"
-    );
+    assert_api_error(&unknown, 404, "DELIVERY_NOT_FOUND");
 }
 
 #[tokio::test]
 async fn the_sandbox_clock_can_be_read_and_advanced_to_expire_a_payment() {
-    let sandbox = spawn_sandbox().await;
-    let client = client(&sandbox.url, MERCHANT_KEY);
+    let (_sandbox, client) = sandbox_and_client().await;
     let payment = promptly(client.create_qr_payment(&seed_request()))
         .await
         .expect("created");
@@ -628,19 +630,10 @@ async fn the_sandbox_clock_can_be_read_and_advanced_to_expire_a_payment() {
             .offset_seconds,
         15 * 60
     );
-    let error = promptly(client.simulate_payment(
-        &payment.payment_id,
-        &SimulatePayment {
-            outcome: PayOutcome::Success,
-            payer: None,
-        },
-    ))
-    .await
-    .expect_err("expired");
-    assert!(
-        matches!(&error, Error::Api { status: 409, error_code, .. } if error_code == "PAYMENT_EXPIRED"),
-        "{error:?}"
-    );
+    let error = promptly(client.simulate_payment(&payment.payment_id, &paid_in_full()))
+        .await
+        .expect_err("expired");
+    assert_api_error(&error, 409, "PAYMENT_EXPIRED");
     let invalid = promptly(client.advance_clock(0))
         .await
         .expect_err("refused");
@@ -656,19 +649,10 @@ async fn the_sandbox_clock_can_be_read_and_advanced_to_expire_a_payment() {
 
 #[tokio::test]
 async fn a_rate_limited_request_is_retried_after_retry_after_with_the_same_idempotency_key() {
-    let fake = spawn_fake(|n| {
-        if n == 0 {
-            too_many_requests(Some("1"))
-        } else {
-            created()
-        }
-    })
-    .await;
+    let fake = spawn_fake_then_created(|| too_many_requests(Some("1"))).await;
     let started = Instant::now();
 
-    let payment = promptly(fake.client().create_qr_payment(&seed_request()))
-        .await
-        .expect("the retry succeeds");
+    let payment = fake.create_qr_payment().await.expect("the retry succeeds");
 
     assert_eq!(payment.payment_id, "PAYFAKE");
     assert!(
@@ -687,7 +671,8 @@ async fn a_rate_limited_request_is_retried_after_retry_after_with_the_same_idemp
 async fn a_rate_limit_that_persists_is_returned_after_three_attempts() {
     let fake = spawn_fake(|_| too_many_requests(Some("0"))).await;
 
-    let error = promptly(fake.client().create_qr_payment(&seed_request()))
+    let error = fake
+        .create_qr_payment()
         .await
         .expect_err("still rate limited");
 
@@ -702,9 +687,7 @@ async fn a_rate_limit_that_persists_is_returned_after_three_attempts() {
 async fn a_retry_after_too_long_to_wait_is_returned_to_the_caller_at_once() {
     let fake = spawn_fake(|_| too_many_requests(Some("3600"))).await;
 
-    let error = promptly(fake.client().create_qr_payment(&seed_request()))
-        .await
-        .expect_err("rate limited");
+    let error = fake.create_qr_payment().await.expect_err("rate limited");
 
     assert!(
         matches!(error, Error::RateLimited { retry_after } if retry_after == Duration::from_secs(3600)),
@@ -748,9 +731,7 @@ async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
         })
         .await;
 
-        let error = promptly(fake.client().create_qr_payment(&seed_request()))
-            .await
-            .expect_err("not JSON");
+        let error = fake.create_qr_payment().await.expect_err("not JSON");
 
         assert!(
             matches!(error, Error::Decode { status } if status == expected),
@@ -783,20 +764,16 @@ async fn a_post_that_times_out_is_sent_again_with_the_same_idempotency_key() {
 
 #[tokio::test]
 async fn a_key_still_in_progress_is_asked_again_shortly() {
-    let fake = spawn_fake(|n| {
-        if n == 0 {
-            let body = Json(json!({
-                "error_code": "IDEMPOTENCY_KEY_IN_PROGRESS",
-                "error_message": "en cours",
-            }));
-            (StatusCode::CONFLICT, body).into_response()
-        } else {
-            created()
-        }
+    let fake = spawn_fake_then_created(|| {
+        let body = Json(json!({
+            "error_code": "IDEMPOTENCY_KEY_IN_PROGRESS",
+            "error_message": "en cours",
+        }));
+        (StatusCode::CONFLICT, body).into_response()
     })
     .await;
 
-    let payment = promptly(fake.client().create_qr_payment(&seed_request())).await;
+    let payment = fake.create_qr_payment().await;
 
     assert!(payment.is_ok(), "{payment:?}");
     assert_eq!(fake.calls().len(), 2);
@@ -807,9 +784,7 @@ async fn a_retry_after_given_as_a_distant_http_date_is_returned_to_the_caller() 
     let in_an_hour = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
     let fake = spawn_fake(move |_| too_many_requests(Some(&in_an_hour))).await;
 
-    let error = promptly(fake.client().create_qr_payment(&seed_request()))
-        .await
-        .expect_err("rate limited");
+    let error = fake.create_qr_payment().await.expect_err("rate limited");
 
     assert!(
         matches!(error, Error::RateLimited { retry_after }
@@ -821,16 +796,10 @@ async fn a_retry_after_given_as_a_distant_http_date_is_returned_to_the_caller() 
 
 #[tokio::test]
 async fn a_retry_after_given_as_a_past_http_date_is_retried_at_once() {
-    let fake = spawn_fake(|n| {
-        if n == 0 {
-            too_many_requests(Some("Wed, 21 Oct 2015 07:28:00 GMT"))
-        } else {
-            created()
-        }
-    })
-    .await;
+    let fake =
+        spawn_fake_then_created(|| too_many_requests(Some("Wed, 21 Oct 2015 07:28:00 GMT"))).await;
 
-    let payment = promptly(fake.client().create_qr_payment(&seed_request())).await;
+    let payment = fake.create_qr_payment().await;
 
     assert!(payment.is_ok(), "{payment:?}");
     assert_eq!(fake.calls().len(), 2);
@@ -910,17 +879,19 @@ fn signed(secret: &str, timestamp: i64, body: &str) -> HeaderMap {
         .expect("a valid secret")
         .sign(msg_id, timestamp, body.as_bytes())
         .expect("a signature");
-    let mut headers = HeaderMap::new();
-    headers.insert("webhook-id", msg_id.parse().expect("a header value"));
-    headers.insert(
-        "webhook-timestamp",
-        timestamp.to_string().parse().expect("a header value"),
-    );
-    headers.insert(
-        "webhook-signature",
-        signature.parse().expect("a header value"),
-    );
-    headers
+    [
+        ("webhook-id", msg_id.to_owned()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ]
+    .into_iter()
+    .map(|(name, value)| {
+        (
+            name.parse().expect("a header name"),
+            value.parse().expect("a header value"),
+        )
+    })
+    .collect()
 }
 
 fn verifier() -> Verifier {

@@ -9,9 +9,8 @@
 use base64::Engine;
 use http::{HeaderMap, HeaderValue};
 use mobilepay_client::webhook::{Verifier, VerifyError};
-use mobilepay_wire::webhook::{
-    EventKind, PaymentReceived, TransactionFailed, TransferCompleted, WebhookEvent,
-};
+use mobilepay_wire::strategies::webhook_event;
+use mobilepay_wire::webhook::WebhookEvent;
 use proptest::prelude::*;
 
 /// The vector of the Standard Webhooks libraries' tests (`TestWebhookSign` in the Go library,
@@ -66,32 +65,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn event() -> impl Strategy<Value = WebhookEvent> {
-    let kind = prop_oneof![
-        (text(), any::<u64>(), text(), text()).prop_map(|(id, amount, currency, status)| {
-            EventKind::TransferCompleted(TransferCompleted {
-                transfer_id: id,
-                amount,
-                currency,
-                status,
-            })
-        }),
-        (text(), any::<u64>(), text(), text()).prop_map(|(id, amount, payer, status)| {
-            EventKind::PaymentReceived(PaymentReceived {
-                payment_id: id,
-                amount,
-                payer,
-                status,
-            })
-        }),
-        (text(), text(), text()).prop_map(|(id, code, message)| {
-            EventKind::TransactionFailed(TransactionFailed {
-                transaction_id: id,
-                error_code: code,
-                error_message: message,
-            })
-        }),
-    ];
-    (text(), kind).prop_map(|(timestamp, kind)| WebhookEvent { timestamp, kind })
+    webhook_event(text)
 }
 
 fn message_id() -> impl Strategy<Value = String> {

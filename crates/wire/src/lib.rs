@@ -53,6 +53,8 @@ macro_rules! wire_names {
 pub mod api;
 pub mod checkout;
 pub mod merchant;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,8 @@ use mobilepay_e2e::{Options, Stack};
 use serde_json::Value;
 
 use super::{
-    attribute, browser, js, open_store, screenshot, simulate_payment, stack, wait_for_status,
+    attribute, browser, eventually, js, open_store, screenshot, simulate_payment, stack,
+    wait_for_status,
 };
 
 /// The language and theme combinations; the first and last are the screenshots' light and dark.
@@ -142,18 +143,11 @@ async fn no_violations_in_any_variant(stack: &Stack, target: Target) {
 
 /// Waits until the widget is past `loading`.
 async fn wait_for_any_status(client: &Client) {
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    loop {
-        let status = attribute(client, "status").await;
-        if status.is_some_and(|s| s != "loading") {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the widget never left loading"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(async || match attribute(client, "status").await {
+        Some(status) if status != "loading" => Ok(()),
+        status => Err(format!("the widget never left loading: {status:?}")),
+    })
+    .await
 }
 
 #[tokio::test]

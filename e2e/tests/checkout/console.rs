@@ -9,16 +9,18 @@
 //! Signing in at all proves that Chromium keeps a `Secure` cookie from `http://127.0.0.1`
 //! (a secure context for browsers): without it, the login page would come back.
 
-use std::time::{Duration, Instant};
-
 use fantoccini::{Client, Locator};
 use mobilepay_client::{ApiKey, TransactionQuery};
 use mobilepay_e2e::{DEMO_API_KEY, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD, Stack};
 use mobilepay_sandbox::accounts::DEMO_MERCHANT_KEY;
+use mobilepay_wire::api::Transaction;
 use serde_json::{Value, json};
 
 use super::a11y::axe_violations;
-use super::{PATIENCE, browser, js, log_server_errors, phone, screenshot, simulate_payment};
+use super::{
+    browser, create_checkout, eventually, js, json_answer, log_server_errors, patiently, phone,
+    screenshot, simulate_payment,
+};
 
 /// Fails with axe-core's findings if the page has any.
 async fn assert_axe_clean(client: &Client, what: &str) {
@@ -32,8 +34,7 @@ async fn assert_axe_clean(client: &Client, what: &str) {
 
 /// Waits until the page's path is `path` and its `h1` is there.
 async fn wait_for_page(client: &Client, path: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    let reached = patiently(async || {
         let url = client.current_url().await.expect("a URL");
         let ready = js(
             client,
@@ -41,31 +42,36 @@ async fn wait_for_page(client: &Client, path: &str) {
         )
         .await;
         if url.path() == path && ready.as_bool() == Some(true) {
-            return;
+            Ok(())
+        } else {
+            Err(url)
         }
-        assert!(
-            Instant::now() < deadline,
+    })
+    .await;
+    if let Err(url) = reached {
+        panic!(
             "never reached {path}: on {url} showing {:?}",
             js(client, "return document.body?.innerText ?? ''").await
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 /// Waits until an element matches `css` on a fully loaded page.
 async fn wait_for_css(client: &Client, css: &str) {
-    let deadline = Instant::now() + PATIENCE;
     let script = format!(
         "return document.readyState === 'complete' && !!document.querySelector({})",
         serde_json::Value::from(css)
     );
-    while js(client, &script).await.as_bool() != Some(true) {
-        assert!(
-            Instant::now() < deadline,
+    let shown = patiently(async || match js(client, &script).await.as_bool() {
+        Some(true) => Ok(()),
+        _ => Err(()),
+    })
+    .await;
+    if shown.is_err() {
+        panic!(
             "never showed {css}: {:?}",
             js(client, "return document.body?.innerText ?? ''").await
         );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -85,6 +91,19 @@ async fn click(client: &Client, css: &str) {
         .expect("clicked");
 }
 
+/// Fills the page's form's `field` with `text`, sends it, and reads the secret the answer shows
+/// once.
+async fn submit_for_secret(client: &Client, field: &str, text: &str) -> Value {
+    fill(client, field, text).await;
+    click(client, "form.card button[type=submit]").await;
+    wait_for_css(client, "code.secret-value").await;
+    js(
+        client,
+        "return document.querySelector('code.secret-value').textContent",
+    )
+    .await
+}
+
 /// Scrolls the element `css` to the top of the viewport (for a screenshot of that part).
 async fn scroll_to(client: &Client, css: &str) {
     let script = format!(
@@ -102,6 +121,49 @@ async fn text(client: &Client) -> String {
         .replace(['\u{a0}', '\u{202f}'], " ")
 }
 
+/// One pass through the console: its pages in `lang`, their screenshots taken with the suffix
+/// `shots` (none when `None`).
+struct Tour<'a> {
+    client: &'a Client,
+    /// `{store}/console`.
+    console: String,
+    lang: &'a str,
+    shots: Option<&'a str>,
+}
+
+impl Tour<'_> {
+    /// Opens the console's `path` (`/payouts`) and waits until it is shown.
+    async fn open(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.console))
+            .await
+            .expect("opens");
+        wait_for_page(self.client, &format!("/console{path}")).await;
+    }
+
+    /// Fails with axe-core's findings on the page shown (`what`) if it has any.
+    async fn assert_axe_clean(&self, what: &str) {
+        let context = format!("{what} ({}, {:?})", self.lang, self.shots);
+        assert_axe_clean(self.client, &context).await;
+    }
+
+    /// The page's screenshot `console-{name}{suffix}.png`, if this pass takes them, with the
+    /// element `scroll` (CSS) at the top.
+    async fn screenshot(&self, name: &str, scroll: Option<&str>) {
+        let Some(suffix) = self.shots else { return };
+        if let Some(css) = scroll {
+            scroll_to(self.client, css).await;
+        }
+        screenshot(self.client, &format!("console-{name}{suffix}.png")).await;
+    }
+
+    /// [`Tour::assert_axe_clean`], then [`Tour::screenshot`] as `name`.
+    async fn check(&self, what: &str, name: &str) {
+        self.assert_axe_clean(what).await;
+        self.screenshot(name, None).await;
+    }
+}
+
 /// The sandbox's balance for the demo merchant.
 async fn sandbox_balance(mobilepay: &mobilepay_client::Client) -> u64 {
     mobilepay
@@ -109,6 +171,15 @@ async fn sandbox_balance(mobilepay: &mobilepay_client::Client) -> u64 {
         .await
         .expect("the sandbox answers")
         .balance
+}
+
+/// The sandbox's history for the demo merchant, newest first.
+async fn sandbox_history(mobilepay: &mobilepay_client::Client) -> Vec<Transaction> {
+    mobilepay
+        .transactions(&TransactionQuery::default())
+        .await
+        .expect("the history")
+        .transactions
 }
 
 /// Goes through every page: login, balance, history, payout form, its confirmation, the sent
@@ -125,21 +196,21 @@ async fn every_page(
     let mobilepay =
         mobilepay_client::Client::new(&stack.sandbox_url, ApiKey::new(DEMO_MERCHANT_KEY))
             .expect("a client");
-    let context = |page: &str| format!("{page} ({lang}, {shots:?})");
-    let shot = |page: &str| shots.map(|suffix| format!("console-{page}{suffix}.png"));
-    let console = format!("{}/console", stack.store_url);
+    let tour = Tour {
+        client,
+        console: format!("{}/console", stack.store_url),
+        lang,
+        shots,
+    };
 
     client
-        .goto(&format!("{console}/login?lang={lang}"))
+        .goto(&format!("{}/login?lang={lang}", tour.console))
         .await
         .expect("the login page opens");
     wait_for_page(client, "/console/login").await;
     let html_lang = js(client, "return document.documentElement.lang").await;
     assert_eq!(html_lang.as_str(), Some(lang));
-    assert_axe_clean(client, &context("login")).await;
-    if let Some(name) = shot("login") {
-        screenshot(client, &name).await;
-    }
+    tour.check("login", "login").await;
     fill(client, "#email", DEMO_OPERATOR_EMAIL).await;
     fill(client, "#password", DEMO_OPERATOR_PASSWORD).await;
     click(client, "form.card button[type=submit]").await;
@@ -167,20 +238,10 @@ async fn every_page(
         shown.contains(&format!("{grouped} FCFA")),
         "{grouped} in {shown}"
     );
-    assert_axe_clean(client, &context("balance")).await;
-    if let Some(name) = shot("balance") {
-        screenshot(client, &name).await;
-    }
+    tour.check("balance", "balance").await;
 
-    client
-        .goto(&format!("{console}/payouts"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/payouts").await;
-    assert_axe_clean(client, &context("payout form")).await;
-    if let Some(name) = shot("payout") {
-        screenshot(client, &name).await;
-    }
+    tour.open("/payouts").await;
+    tour.check("payout form", "payout").await;
     fill(client, "#amount", &amount.to_string()).await;
     click(client, "form.card button[type=submit]").await;
     // The same path as the form's: wait for the confirmation's own form instead.
@@ -191,59 +252,39 @@ async fn every_page(
         _ => "twenty-five thousand CFA francs",
     };
     assert!(confirmation.contains(words), "{confirmation}");
-    assert_axe_clean(client, &context("payout confirmation")).await;
-    if let Some(name) = shot("payout-confirm") {
-        screenshot(client, &name).await;
-    }
+    tour.check("payout confirmation", "payout-confirm").await;
     click(client, "form[action='/console/payouts/confirm'] button").await;
-    let deadline = Instant::now() + PATIENCE;
-    let payout_path = loop {
+    let payout_path = eventually(async || {
         let url = client.current_url().await.expect("a URL");
         if url.path().starts_with("/console/payouts/po_") {
-            break url.path().to_owned();
+            Ok(url.path().to_owned())
+        } else {
+            Err(format!("no payout page: {url}"))
         }
-        assert!(Instant::now() < deadline, "no payout page: {url}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    };
+    })
+    .await;
     wait_for_page(client, &payout_path).await;
     assert_eq!(sandbox_balance(&mobilepay).await, before - amount);
-    let transfer = mobilepay
-        .transactions(&TransactionQuery::default())
+    let transfer = sandbox_history(&mobilepay)
         .await
-        .expect("the history")
-        .transactions
         .into_iter()
         .next()
         .expect("the newest transaction");
     assert_eq!(transfer.amount, -i64::try_from(amount).expect("small"));
     assert!(text(client).await.contains(&transfer.transaction_id));
-    assert_axe_clean(client, &context("payout sent")).await;
-    if let Some(name) = shot("payout-sent") {
-        screenshot(client, &name).await;
-    }
+    tour.check("payout sent", "payout-sent").await;
 
-    client
-        .goto(&format!("{console}/history"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/history").await;
+    tour.open("/history").await;
     let history = text(client).await;
     assert!(history.contains(&transfer.transaction_id), "{history}");
-    assert_axe_clean(client, &context("history")).await;
-    if let Some(name) = shot("history") {
-        screenshot(client, &name).await;
-    }
+    tour.check("history", "history").await;
 
-    webhooks_and_keys(client, stack, shop_hooks, lang, shots).await;
-    checkout_and_refund(client, stack, &mobilepay, lang, shots).await;
+    webhooks_and_keys(&tour, stack, shop_hooks).await;
+    checkout_and_refund(&tour, stack, &mobilepay).await;
 
     // A form whose token was tampered with: the error page, and nothing moves.
     let before = sandbox_balance(&mobilepay).await;
-    client
-        .goto(&format!("{console}/payouts"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/payouts").await;
+    tour.open("/payouts").await;
     js(
         client,
         "document.querySelector('form.card input[name=csrf]').value = 'forged'; return null;",
@@ -251,27 +292,23 @@ async fn every_page(
     .await;
     fill(client, "#amount", "1000").await;
     click(client, "form.card button[type=submit]").await;
-    let deadline = Instant::now() + PATIENCE;
-    while !text(client).await.contains("CONSOLE_CSRF_INVALID") {
-        assert!(
-            Instant::now() < deadline,
-            "no error page: {}",
-            text(client).await
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(async || {
+        let shown = text(client).await;
+        if shown.contains("CONSOLE_CSRF_INVALID") {
+            Ok(())
+        } else {
+            Err(format!("no error page: {shown}"))
+        }
+    })
+    .await;
     assert_eq!(sandbox_balance(&mobilepay).await, before);
-    assert_axe_clean(client, &context("error page")).await;
-    if let Some(name) = shot("error") {
-        screenshot(client, &name).await;
-    }
+    tour.check("error page", "error").await;
 
-    client.goto(&format!("{console}/")).await.expect("opens");
-    wait_for_page(client, "/console/").await;
+    tour.open("/").await;
     click(client, "form.logout button").await;
     wait_for_page(client, "/console/login").await;
     client
-        .goto(&format!("{console}/history"))
+        .goto(&format!("{}/history", tour.console))
         .await
         .expect("opens");
     wait_for_page(client, "/console/login").await;
@@ -279,15 +316,21 @@ async fn every_page(
 
 /// `GET` of a `/v1` path with the demo shop's key, as JSON.
 async fn v1_get(stack: &Stack, path: &str) -> Value {
-    reqwest::Client::new()
+    let request = reqwest::Client::new()
         .get(format!("{}{path}", stack.store_url))
-        .bearer_auth(DEMO_API_KEY)
+        .bearer_auth(DEMO_API_KEY);
+    json_answer(request, "JSON").await
+}
+
+/// The status `GET /v1/checkouts` answers with `key`.
+async fn checkouts_status_with(stack: &Stack, key: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/v1/checkouts", stack.store_url))
+        .bearer_auth(key)
         .send()
         .await
         .expect("the backend answers")
-        .json()
-        .await
-        .expect("JSON")
+        .status()
 }
 
 /// Waits until `check` holds of `GET path`'s answer.
@@ -297,43 +340,28 @@ async fn wait_for_v1(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(async || {
         let answer = v1_get(stack, path).await;
         if check(&answer) {
-            return answer;
+            Ok(answer)
+        } else {
+            Err(format!("never {what}: {answer}"))
         }
-        assert!(Instant::now() < deadline, "never {what}: {answer}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// A checkout of `amount` made by the shop's server through `/v1` and paid through the
 /// sandbox (its default phone); its id once the backend has it paid.
 async fn paid_checkout(stack: &Stack, reference: &str, amount: u64) -> String {
-    let http = reqwest::Client::new();
-    let checkout: Value = http
-        .post(format!("{}/v1/checkouts", stack.store_url))
-        .bearer_auth(DEMO_API_KEY)
-        .json(
-            &json!({"amount": amount, "description": "Pagne wax 6 yards", "reference": reference}),
-        )
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
+    let body =
+        json!({"amount": amount, "description": "Pagne wax 6 yards", "reference": reference});
+    let checkout = create_checkout(stack, &body).await;
     let id = checkout["id"].as_str().expect("an id").to_owned();
-    let session: Value = http
+    let session = reqwest::Client::new()
         .post(format!("{}/checkout/sessions", stack.store_url))
-        .json(&json!({"order_id": id}))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a session");
+        .json(&json!({"order_id": id}));
+    let session = json_answer(session, "a session").await;
     simulate_payment(
         stack,
         session["payment_id"].as_str().expect("a payment"),
@@ -349,71 +377,57 @@ async fn paid_checkout(stack: &Stack, reference: &str, amount: u64) -> String {
 
 /// Waits until the page's URL has `path` and a query holding `query`.
 async fn wait_for_url(client: &Client, path: &str, query: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    let reached = patiently(async || {
         let url = client.current_url().await.expect("a URL");
         if url.path() == path && url.query().unwrap_or_default().contains(query) {
-            wait_for_page(client, path).await;
-            return;
+            Ok(())
+        } else {
+            Err(url)
         }
-        assert!(
-            Instant::now() < deadline,
+    })
+    .await;
+    match reached {
+        Ok(()) => wait_for_page(client, path).await,
+        Err(url) => panic!(
             "never reached {path}?{query}: on {url} showing {:?}",
             text(client).await
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        ),
     }
 }
 
 /// A checkout paid through the sandbox, found in the console's list by its reference, part of
 /// it refunded from its page — the transfer seen at the sandbox, the refund `succeeded` on
 /// `transfer.completed` — and its `checkout.paid` notification redelivered.
-async fn checkout_and_refund(
-    client: &Client,
-    stack: &Stack,
-    mobilepay: &mobilepay_client::Client,
-    lang: &str,
-    shots: Option<&str>,
-) {
-    let context = |page: &str| format!("{page} ({lang}, {shots:?})");
-    let shot = |page: &str| shots.map(|suffix| format!("console-{page}{suffix}.png"));
-    let console = format!("{}/console", stack.store_url);
+async fn checkout_and_refund(tour: &Tour<'_>, stack: &Stack, mobilepay: &mobilepay_client::Client) {
+    let Tour {
+        client,
+        lang,
+        shots,
+        ..
+    } = *tour;
     let reference = format!(
         "commande-{lang}-{}",
         shots.map_or("x", |s| if s.is_empty() { "d" } else { "p" })
     );
     let id = paid_checkout(stack, &reference, 10_000).await;
 
-    client
-        .goto(&format!("{console}/checkouts"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/checkouts").await;
-    assert_axe_clean(client, &context("checkouts")).await;
+    tour.open("/checkouts").await;
+    tour.assert_axe_clean("checkouts").await;
     fill(client, "#q", &reference).await;
     click(client, "form.filters button[type=submit]").await;
     wait_for_url(client, "/console/checkouts", &format!("q={reference}")).await;
     let listed = text(client).await;
     assert!(listed.contains(&reference), "{listed}");
-    assert_axe_clean(client, &context("checkouts filtered")).await;
-    client
-        .goto(&format!("{console}/checkouts"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/checkouts").await;
-    if let Some(name) = shot("checkouts") {
-        screenshot(client, &name).await;
-    }
+    tour.assert_axe_clean("checkouts filtered").await;
+    tour.open("/checkouts").await;
+    tour.screenshot("checkouts", None).await;
     click(client, &format!("a[href='/console/checkouts/{id}']")).await;
     let page = format!("/console/checkouts/{id}");
     wait_for_page(client, &page).await;
     let shown = text(client).await;
     assert!(shown.contains("payment.received"), "{shown}");
-    assert_axe_clean(client, &context("checkout")).await;
-    if let Some(name) = shot("checkout") {
-        scroll_to(client, "#refunds").await;
-        screenshot(client, &name).await;
-    }
+    tour.assert_axe_clean("checkout").await;
+    tour.screenshot("checkout", Some("#refunds")).await;
 
     let before = sandbox_balance(mobilepay).await;
     fill(client, "#amount", "4000").await;
@@ -422,11 +436,8 @@ async fn checkout_and_refund(
     wait_for_url(client, &page, "refund=rf_").await;
     // The money reached the sandbox: the merchant's balance and its history show the transfer.
     assert_eq!(sandbox_balance(mobilepay).await, before - 4_000);
-    let transfer = mobilepay
-        .transactions(&TransactionQuery::default())
+    let transfer = sandbox_history(mobilepay)
         .await
-        .expect("the history")
-        .transactions
         .into_iter()
         .find(|t| t.amount == -4_000)
         .expect("the refund's transfer in the sandbox's history");
@@ -460,11 +471,8 @@ async fn checkout_and_refund(
     assert!(refunded.contains(remains), "{refunded}");
     assert!(refunded.contains("transfer.completed"), "{refunded}");
     assert!(refunded.contains(&transfer.transaction_id), "{refunded}");
-    assert_axe_clean(client, &context("checkout refunded")).await;
-    if let Some(name) = shot("checkout-refunded") {
-        scroll_to(client, "#refunds").await;
-        screenshot(client, &name).await;
-    }
+    tour.assert_axe_clean("checkout refunded").await;
+    tour.screenshot("checkout-refunded", Some("#refunds")).await;
 
     // The checkout.paid event's notification, delivered to the shop, sent again.
     let timeline = text(client).await;
@@ -478,109 +486,51 @@ async fn checkout_and_refund(
     );
     click(client, "ol.entries li[id^='evt_'] form.inline button").await;
     wait_for_url(client, &page, "redelivered=evt_").await;
-    assert_axe_clean(client, &context("checkout redelivered")).await;
-    if let Some(name) = shot("checkout-timeline") {
-        scroll_to(client, "#timeline").await;
-        screenshot(client, &name).await;
-    }
+    tour.assert_axe_clean("checkout redelivered").await;
+    tour.screenshot("checkout-timeline", Some("#timeline"))
+        .await;
 
     // The endpoints' health, now that they have had deliveries.
-    client
-        .goto(&format!("{console}/webhooks"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/webhooks").await;
+    tour.open("/webhooks").await;
     let health = text(client).await;
     let success = match lang {
         "fr" => "Dernière livraison réussie",
         _ => "Last successful delivery",
     };
     assert!(health.contains(success), "{health}");
-    assert_axe_clean(client, &context("webhooks with deliveries")).await;
-    if let Some(name) = shot("webhooks") {
-        scroll_to(client, "#endpoints").await;
-        screenshot(client, &name).await;
-    }
+    tour.assert_axe_clean("webhooks with deliveries").await;
+    tour.screenshot("webhooks", Some("#endpoints")).await;
 }
 
 /// The webhooks page — an endpoint added (`shop_hooks`, the shop's receiver), its secret shown
 /// once — and the API keys page — a key created, shown once, then revoked.
-async fn webhooks_and_keys(
-    client: &Client,
-    stack: &Stack,
-    shop_hooks: &str,
-    lang: &str,
-    shots: Option<&str>,
-) {
-    let context = |page: &str| format!("{page} ({lang}, {shots:?})");
-    let shot = |page: &str| shots.map(|suffix| format!("console-{page}{suffix}.png"));
-    let console = format!("{}/console", stack.store_url);
+async fn webhooks_and_keys(tour: &Tour<'_>, stack: &Stack, shop_hooks: &str) {
+    let client = tour.client;
 
-    client
-        .goto(&format!("{console}/webhooks"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/webhooks").await;
-    assert_axe_clean(client, &context("webhooks")).await;
-    fill(client, "#url", shop_hooks).await;
-    click(client, "form.card button[type=submit]").await;
-    wait_for_css(client, "code.secret-value").await;
-    let secret = js(
-        client,
-        "return document.querySelector('code.secret-value').textContent",
-    )
-    .await;
+    tour.open("/webhooks").await;
+    tour.assert_axe_clean("webhooks").await;
+    let secret = submit_for_secret(client, "#url", shop_hooks).await;
     assert!(
         secret.as_str().is_some_and(|s| s.starts_with("whsec_")),
         "{secret}"
     );
-    assert_axe_clean(client, &context("webhook endpoint added")).await;
-    if let Some(name) = shot("webhook-added") {
-        screenshot(client, &name).await;
-    }
-    client
-        .goto(&format!("{console}/webhooks"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/webhooks").await;
+    tour.check("webhook endpoint added", "webhook-added").await;
+    tour.open("/webhooks").await;
     let again = js(client, "return document.documentElement.outerHTML").await;
     assert!(
         !again.as_str().unwrap_or_default().contains("whsec_"),
         "the secret is shown once"
     );
 
-    client
-        .goto(&format!("{console}/keys"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/keys").await;
-    assert_axe_clean(client, &context("API keys")).await;
-    fill(client, "#label", "Serveur de la boutique").await;
-    click(client, "form.card button[type=submit]").await;
-    wait_for_css(client, "code.secret-value").await;
-    let key = js(
-        client,
-        "return document.querySelector('code.secret-value').textContent",
-    )
-    .await;
+    tour.open("/keys").await;
+    tour.assert_axe_clean("API keys").await;
+    let key = submit_for_secret(client, "#label", "Serveur de la boutique").await;
     let key = key.as_str().expect("the key").to_owned();
     assert!(key.starts_with("mk_live_"), "{key}");
-    let works = reqwest::Client::new()
-        .get(format!("{}/v1/checkouts", stack.store_url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("the backend answers");
-    assert_eq!(works.status(), 200, "the new key works on /v1");
-    assert_axe_clean(client, &context("API key created")).await;
-    if let Some(name) = shot("key-created") {
-        screenshot(client, &name).await;
-    }
-    client
-        .goto(&format!("{console}/keys"))
-        .await
-        .expect("opens");
-    wait_for_page(client, "/console/keys").await;
+    let works = checkouts_status_with(stack, &key).await;
+    assert_eq!(works, 200, "the new key works on /v1");
+    tour.check("API key created", "key-created").await;
+    tour.open("/keys").await;
     let hint = &key[..12];
     let revoke = format!(
         "//li[p/code[starts-with(., '{hint}')]]//form[contains(@action, '/revoke')]//button"
@@ -593,17 +543,9 @@ async fn webhooks_and_keys(
         .await
         .expect("clicked");
     wait_for_url(client, "/console/keys", "revoked=1").await;
-    let refused = reqwest::Client::new()
-        .get(format!("{}/v1/checkouts", stack.store_url))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("the backend answers");
-    assert_eq!(refused.status(), 401, "a revoked key is refused");
-    assert_axe_clean(client, &context("API keys, one revoked")).await;
-    if let Some(name) = shot("keys") {
-        screenshot(client, &name).await;
-    }
+    let refused = checkouts_status_with(stack, &key).await;
+    assert_eq!(refused, 401, "a revoked key is refused");
+    tour.check("API keys, one revoked", "keys").await;
 }
 
 #[tokio::test]

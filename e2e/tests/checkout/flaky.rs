@@ -33,11 +33,7 @@ async fn offline_for_ten_seconds_while_the_payment_is_made_then_paid_within_3_s_
     // phone that loses its link loses them too: the proxy cuts them.
     cdp::set_offline(client, true).await.expect("offline");
     proxy.cut();
-    let deadline = Instant::now() + PATIENCE;
-    while js(client, "return navigator.onLine").await != json!(false) {
-        assert!(Instant::now() < deadline, "the page never went offline");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    wait_for_js(client, "navigator.onLine", json!(false)).await;
     simulate_payment(&stack, &payment_id, "success").await;
     // The scenario: the phone stays offline this long, whatever it retries meanwhile.
     tokio::time::sleep(OFFLINE_FOR).await;
@@ -137,14 +133,15 @@ impl CuttingProxy {
 
     /// Waits until an event stream went through.
     async fn wait_for_stream(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        while !self.sent().iter().any(|text| is_stream_request(text)) {
-            assert!(
-                Instant::now() < deadline,
-                "no event stream through the proxy"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        eventually(async || {
+            let sent = self.sent();
+            if sent.iter().any(|text| is_stream_request(text)) {
+                Ok(())
+            } else {
+                Err(format!("no event stream through the proxy: {sent:?}"))
+            }
+        })
+        .await
     }
 
     /// What the clients of connections opened so far sent, one text per connection.

@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use mobilepay_e2e::{DEMO_API_KEY, Options, Stack};
@@ -18,8 +17,8 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
 use super::{
-    PATIENCE, attribute, browser, decode_qr, js, log_server_errors, screenshot, simulate_payment,
-    wait_for_status,
+    attribute, browser, decode_qr, eventually, js, log_server_errors, patiently, screenshot,
+    simulate_payment, wait_for_status,
 };
 
 /// The example's files that the shop needs at run time (node_modules is installed beside them).
@@ -105,26 +104,23 @@ impl NodeShop {
             .expect("node runs (Node.js is needed: `apt-get install nodejs`)");
         let mut shop = NodeShop { url, child, log };
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        let answered = patiently(async || {
             if let Ok(Some(status)) = shop.child.try_wait() {
                 panic!("the shop exited ({status}): {}", shop.output());
             }
-            if http
-                .get(format!("{}/", shop.url))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return shop;
+            let answer = http.get(format!("{}/", shop.url)).send().await;
+            match answer {
+                Ok(answer) if answer.status().is_success() => Ok(()),
+                _ => Err(()),
             }
-            assert!(
-                Instant::now() < deadline,
-                "the shop never answered: {}",
-                shop.output()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
+        assert!(
+            answered.is_ok(),
+            "the shop never answered: {}",
+            shop.output()
+        );
+        shop
     }
 
     fn output(&self) -> String {
@@ -292,19 +288,18 @@ async fn a_node_shop_creates_the_checkout_embeds_the_widget_and_marks_its_order_
     // The shopper pays; the widget flips, and the shop learns it from `checkout.paid` alone.
     simulate_payment(&stack, &payment_id, "success").await;
     wait_for_status(client, "paid").await;
-    let deadline = Instant::now() + PATIENCE;
-    let paid = loop {
+    let paid = eventually(async || {
         let now = shop.order(&order_id).await;
         if now["status"] == "paid" {
-            break now;
+            Ok(now)
+        } else {
+            Err(format!(
+                "the shop never marked its order paid: {now}; its log: {}",
+                shop.output()
+            ))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the shop never marked its order paid: {now}; its log: {}",
-            shop.output()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     // The backend's record: `checkout.paid` delivered to the shop, which answered 204 — the
     // shop's answer once `standardwebhooks` has verified it — and the order carries that
     // event's sequence, which only `apply` after a verification writes.

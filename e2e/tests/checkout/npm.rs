@@ -3,12 +3,11 @@
 //! the merchant backend on another origin (allowed by its CORS configuration).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use mobilepay_e2e::{Options, Stack};
 use serde_json::json;
 
-use super::{PATIENCE, browser, js, simulate_payment};
+use super::{browser, js, simulate_payment, wait_for_js};
 
 /// The consumer app on its own origin, and a stack that lets that origin in.
 struct Consumer {
@@ -59,22 +58,6 @@ async fn consumer() -> Consumer {
     }
 }
 
-/// Waits until `script` (an expression) evaluates to `wanted`.
-async fn wait_for(client: &fantoccini::Client, script: &str, wanted: serde_json::Value) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let now = js(client, &format!("return {script}")).await;
-        if now == wanted {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{script}` never became {wanted}: it is {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_vite_app_built_from_the_npm_tarball_defines_the_element_and_is_paid_across_origins() {
     let consumer = consumer().await;
@@ -89,7 +72,7 @@ async fn a_vite_app_built_from_the_npm_tarball_defines_the_element_and_is_paid_a
         .expect("the app opens");
     assert_eq!(js(client, "return window.__defined").await, true);
     let status = "document.querySelector('mobilepay-checkout').getAttribute('status')";
-    wait_for(client, status, json!("awaiting_payment")).await;
+    wait_for_js(client, status, json!("awaiting_payment")).await;
     let svg = js(
         client,
         "return !!document.querySelector('mobilepay-checkout').shadowRoot.querySelector('[part=qr] svg')",
@@ -103,7 +86,7 @@ async fn a_vite_app_built_from_the_npm_tarball_defines_the_element_and_is_paid_a
     .await;
     let payment_id = payment_id.as_str().expect("payment-id is reflected");
     simulate_payment(&consumer.stack, payment_id, "success").await;
-    wait_for(client, status, json!("paid")).await;
+    wait_for_js(client, status, json!("paid")).await;
     client.clone().close().await.expect("browser closes");
 }
 
@@ -120,7 +103,7 @@ async fn a_vite_app_mounting_from_code_gets_its_callbacks_across_origins() {
         .await
         .expect("the app opens");
     let status = "document.getElementById('mounted').getAttribute('status')";
-    wait_for(client, status, json!("awaiting_payment")).await;
+    wait_for_js(client, status, json!("awaiting_payment")).await;
     let payment_id = js(
         client,
         "return document.getElementById('mounted').getAttribute('payment-id')",
@@ -128,7 +111,7 @@ async fn a_vite_app_mounting_from_code_gets_its_callbacks_across_origins() {
     .await;
     let payment_id = payment_id.as_str().expect("payment-id is reflected");
     simulate_payment(&consumer.stack, payment_id, "success").await;
-    wait_for(
+    wait_for_js(
         client,
         "window.__calls.join(' ')",
         json!(format!(

@@ -2,31 +2,28 @@
 //! on a 360 px phone — the merchant's checkout created through `/v1`, the widget for it, and
 //! once paid the way back to the shop; axe-core clean before and after, and for an unknown link.
 
-use mobilepay_e2e::DEMO_API_KEY;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::a11y::axe_violations;
-use super::{attribute, js, phone, screenshot, simulate_payment, stack, wait_for_status};
+use super::{
+    attribute, create_checkout, js, phone, screenshot, simulate_payment, stack, wait_for_js,
+    wait_for_status,
+};
 
 #[tokio::test]
 async fn a_shopper_pays_a_payment_link_on_a_phone_and_is_led_back_to_the_shop() {
     let stack = stack().await;
     // The shop's server creates the checkout, and sends its pay_url to the shopper.
-    let checkout: Value = reqwest::Client::new()
-        .post(format!("{}/v1/checkouts", stack.store_url))
-        .bearer_auth(DEMO_API_KEY)
-        .json(&json!({
+    let checkout = create_checkout(
+        &stack,
+        &json!({
             "amount": 15_000,
             "description": "Commande WhatsApp n° 12 — 2 pagnes",
             "reference": "wa-12",
             "return_url": "https://shop.example/merci",
-        }))
-        .send()
-        .await
-        .expect("the backend answers")
-        .json()
-        .await
-        .expect("a checkout");
+        }),
+    )
+    .await;
     let pay_url = checkout["pay_url"].as_str().expect("a pay_url");
     let browser = phone().await;
     let client = &browser.client;
@@ -57,14 +54,13 @@ async fn a_shopper_pays_a_payment_link_on_a_phone_and_is_led_back_to_the_shop() 
     simulate_payment(&stack, &payment, "success").await;
     wait_for_status(client, "paid").await;
 
-    let deadline = std::time::Instant::now() + super::PATIENCE;
-    while js(client, "return document.getElementById('return').hidden").await != false {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the way back never appeared"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    // The way back appears.
+    wait_for_js(
+        client,
+        "document.getElementById('return').hidden",
+        json!(false),
+    )
+    .await;
     let back = js(client, "return document.querySelector('#return a').href").await;
     assert_eq!(back, "https://shop.example/merci");
     let violations = axe_violations(client).await;

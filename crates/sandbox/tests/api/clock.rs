@@ -69,16 +69,9 @@ async fn advancing_past_a_payments_expiry_makes_it_unpayable() {
 
     app.advance_clock(15 * 60).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
     assert_error(response, StatusCode::CONFLICT, "PAYMENT_EXPIRED").await;
-    let html = app
-        .get(&format!("/wallet/{}", payment.payment_id))
-        .await
-        .text()
-        .await
-        .expect("a page");
+    let html = app.wallet_page(&payment.payment_id).await;
     assert!(html.contains("Expiré"), "{html}");
 }
 
@@ -90,9 +83,7 @@ async fn a_payment_is_still_payable_just_before_its_expiry() {
     // The clock may tick a second between creating and paying: stay two short.
     app.advance_clock(15 * 60 - 2).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -155,6 +155,32 @@ impl TestApp {
             .expect("the sandbox answers")
     }
 
+    /// The shopper's phone answering `outcome` (`success`, `declined`, …).
+    pub async fn pay_with(&self, payment_id: &str, outcome: &str) -> reqwest::Response {
+        self.pay(payment_id, &json!({ "outcome": outcome })).await
+    }
+
+    /// The shopper's phone paying, as `payer`.
+    pub async fn paid_by(&self, payment_id: &str, payer: &str) -> reqwest::Response {
+        let body = json!({"outcome": "success", "payer": payer});
+        self.pay(payment_id, &body).await
+    }
+
+    /// The wallet page of a payment, as the shopper's phone opens it.
+    pub async fn wallet_page(&self, payment_id: &str) -> String {
+        self.get(&format!("/wallet/{payment_id}"))
+            .await
+            .text()
+            .await
+            .expect("a page")
+    }
+
+    /// `POST /sandbox/v1/webhook-deliveries/{id}/replay` with the merchant key.
+    pub async fn replay(&self, delivery_id: &str) -> reqwest::Response {
+        let path = format!("/sandbox/v1/webhook-deliveries/{delivery_id}/replay");
+        self.post_as(MERCHANT_KEY, &path, &json!({})).await
+    }
+
     /// An unauthenticated GET.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
@@ -195,6 +221,24 @@ impl TestApp {
     pub async fn international_transfer(&self, body: &Value) -> reqwest::Response {
         self.post_as(MERCHANT_KEY, "/api/v1/transfers/international", body)
             .await
+    }
+
+    /// A local transfer of `amount` to `phone`, with no description.
+    pub async fn local(&self, phone: &str, amount: u64) -> reqwest::Response {
+        self.local_transfer(&json!({"recipient_phone": phone, "amount": amount}))
+            .await
+    }
+
+    /// An international transfer of `amount` to `phone` in `country`.
+    pub async fn international(
+        &self,
+        country: &str,
+        phone: &str,
+        amount: u64,
+    ) -> reqwest::Response {
+        let body =
+            json!({"recipient_country": country, "recipient_phone": phone, "amount": amount});
+        self.international_transfer(&body).await
     }
 
     /// The account's balance, read through the API.
@@ -304,12 +348,7 @@ impl TestApp {
 /// with `status` and `code`; returns the message.
 pub async fn assert_error(response: reqwest::Response, status: StatusCode, code: &str) -> String {
     assert_eq!(response.status(), status, "status of a {code} error");
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&response);
     assert!(
         content_type.starts_with("application/json"),
         "a {code} error is JSON, not {content_type:?}"
@@ -337,6 +376,13 @@ pub fn assert_error_body(body: &Value, code: &str) {
 
 pub fn parse_time(text: &str) -> OffsetDateTime {
     OffsetDateTime::parse(text, &Rfc3339).expect("an RFC 3339 timestamp")
+}
+
+/// The answer's `Content-Type`, empty if it has none.
+pub fn content_type(response: &reqwest::Response) -> String {
+    header_of(response, header::CONTENT_TYPE.as_str())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub fn header_of<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {

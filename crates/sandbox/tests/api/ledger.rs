@@ -134,16 +134,12 @@ async fn hundreds_of_concurrent_transfers_never_overdraw_the_account_and_keep_th
 #[tokio::test]
 async fn the_balance_is_always_the_sum_of_the_ledger_and_of_the_history() {
     let app = spawn_app().await;
-    app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 12_345}))
-        .await;
-    app.local_transfer(&json!({"recipient_phone": "+2250700000402", "amount": 500}))
-        .await;
+    app.local(CI_PHONE, 12_345).await;
+    app.local("+2250700000402", 500).await;
     let payment = app.create_payment(7_000).await;
-    app.pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    app.pay_with(&payment.payment_id, "success").await;
     let declined = app.create_payment(9_000).await;
-    app.pay(&declined.payment_id, &json!({"outcome": "declined"}))
-        .await;
+    app.pay_with(&declined.payment_id, "declined").await;
 
     let balance = app.balance().await;
 

@@ -249,9 +249,7 @@ async fn a_successful_payment_settles_it_and_sends_a_signed_payment_received_web
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let settled: QrPayment = response.json().await.expect("a QrPayment");
@@ -291,12 +289,7 @@ async fn the_payer_named_by_the_simulation_is_reported_in_the_webhook() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
     let payment = app.create_payment(5_000).await;
 
-    let response = app
-        .pay(
-            &payment.payment_id,
-            &json!({"outcome": "success", "payer": "+2250102030405"}),
-        )
-        .await;
+    let response = app.paid_by(&payment.payment_id, "+2250102030405").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let body = receiver.next(PROMPTLY).await.verified_json();
@@ -314,9 +307,7 @@ async fn fails_with(
     message: &str,
 ) -> QrPayment {
     let payment = app.create_payment(25_000).await;
-    let response = app
-        .pay(&payment.payment_id, &json!({ "outcome": outcome }))
-        .await;
+    let response = app.pay_with(&payment.payment_id, outcome).await;
     assert_eq!(response.status(), StatusCode::OK);
     let settled: QrPayment = response.json().await.expect("a QrPayment");
     assert_eq!(settled.status, PaymentStatus::Failed);
@@ -350,16 +341,12 @@ async fn insufficient_funds_fail_the_payment_with_a_transaction_failed_webhook()
 async fn paying_a_payment_twice_is_a_conflict_and_sends_no_second_webhook() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
     let payment = app.create_payment(25_000).await;
-    let first = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let first = app.pay_with(&payment.payment_id, "success").await;
     assert_eq!(first.status(), StatusCode::OK);
     receiver.next(PROMPTLY).await;
 
     for outcome in ["success", "insufficient_funds"] {
-        let again = app
-            .pay(&payment.payment_id, &json!({"outcome": outcome}))
-            .await;
+        let again = app.pay_with(&payment.payment_id, outcome).await;
         assert_error(again, StatusCode::CONFLICT, "PAYMENT_ALREADY_SETTLED").await;
     }
     receiver.assert_nothing_more().await;
@@ -381,9 +368,7 @@ async fn an_unknown_outcome_is_invalid_json() {
     let app = spawn_app().await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "maybe"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "maybe").await;
 
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
 }
@@ -399,9 +384,7 @@ async fn an_expired_payment_can_no_longer_be_paid() {
     .await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
 
     assert_error(response, StatusCode::CONFLICT, "PAYMENT_EXPIRED").await;
     receiver.assert_nothing_more().await;
@@ -419,9 +402,7 @@ async fn a_payment_cannot_be_paid_once_its_announced_expiry_has_passed() {
     // was told the payment expires, no later.
     app.advance_clock(1).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
 
     assert_error(response, StatusCode::CONFLICT, "PAYMENT_EXPIRED").await;
 }
@@ -459,12 +440,7 @@ async fn a_received_payment_credits_the_wallet_and_is_in_the_history() {
     let app = spawn_app().await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(
-            &payment.payment_id,
-            &json!({"outcome": "success", "payer": "+2250102030405"}),
-        )
-        .await;
+    let response = app.paid_by(&payment.payment_id, "+2250102030405").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.balance().await, OPENING_BALANCE as u64 + 25_000);
@@ -482,12 +458,7 @@ async fn a_payer_that_is_not_a_valid_phone_is_refused() {
     let app = spawn_app().await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(
-            &payment.payment_id,
-            &json!({"outcome": "success", "payer": "+225XXXXXXXXX"}),
-        )
-        .await;
+    let response = app.paid_by(&payment.payment_id, "+225XXXXXXXXX").await;
 
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PHONE").await;
 }

@@ -16,6 +16,18 @@ fn on_file(path: &std::path::Path, webhook_url: Option<String>) -> Config {
     }
 }
 
+/// The same local transfer every time, under the same `Idempotency-Key`.
+async fn keyed_transfer(app: &TestApp) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/transfers/local"))
+        .bearer_auth(MERCHANT_KEY)
+        .header("Idempotency-Key", "restart-1")
+        .json(&json!({"recipient_phone": CI_PHONE, "amount": 10000}))
+        .send()
+        .await
+        .expect("the sandbox answers")
+}
+
 #[tokio::test]
 async fn a_restart_loses_no_payment_balance_history_clock_or_pending_webhook() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -24,19 +36,9 @@ async fn a_restart_loses_no_payment_balance_history_clock_or_pending_webhook() {
     before.advance_clock(60).await;
     let open = before.create_payment(25_000).await;
     let paid = before.create_payment(7_000).await;
-    let response = before
-        .pay(&paid.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = before.pay_with(&paid.payment_id, "success").await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = before
-        .http
-        .post(before.url("/api/v1/transfers/local"))
-        .bearer_auth(MERCHANT_KEY)
-        .header("Idempotency-Key", "restart-1")
-        .json(&json!({"recipient_phone": CI_PHONE, "amount": 10000}))
-        .send()
-        .await
-        .expect("the sandbox answers");
+    let response = keyed_transfer(&before).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let transfer_body = response.text().await.expect("a body");
     // No endpoint yet: both webhooks wait, each after one failed attempt.
@@ -90,26 +92,14 @@ async fn a_restart_loses_no_payment_balance_history_clock_or_pending_webhook() {
     expected.sort();
     assert_eq!(delivered, expected);
     // The open payment can still be paid; the settled one is still settled.
-    let response = after
-        .pay(&open.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = after.pay_with(&open.payment_id, "success").await;
     assert_eq!(response.status(), StatusCode::OK);
     let settled: QrPayment = response.json().await.expect("a QrPayment");
     assert_eq!(settled.status, PaymentStatus::Received);
-    let again = after
-        .pay(&paid.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let again = after.pay_with(&paid.payment_id, "success").await;
     assert_error(again, StatusCode::CONFLICT, "PAYMENT_ALREADY_SETTLED").await;
     // An Idempotency-Key answered before the restart is still answered from its record.
-    let replay = after
-        .http
-        .post(after.url("/api/v1/transfers/local"))
-        .bearer_auth(MERCHANT_KEY)
-        .header("Idempotency-Key", "restart-1")
-        .json(&json!({"recipient_phone": CI_PHONE, "amount": 10000}))
-        .send()
-        .await
-        .expect("the sandbox answers");
+    let replay = keyed_transfer(&after).await;
     assert_eq!(header_of(&replay, "idempotent-replayed"), Some("true"));
     assert_eq!(replay.text().await.expect("a body"), transfer_body);
     assert_eq!(after.balance().await, balance + 25_000);

@@ -3,16 +3,13 @@
 
 use axum::http::StatusCode;
 use mobilepay_wire::api::TransactionKind;
-use serde_json::json;
 
 use crate::helpers::*;
 
 /// Makes `n` local transfers of 100, 200, … FCFA, in that order.
 async fn transfers(app: &TestApp, n: u64) {
     for i in 1..=n {
-        let response = app
-            .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 100 * i}))
-            .await;
+        let response = app.local(CI_PHONE, 100 * i).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
 }

@@ -7,6 +7,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// A local transfer of `amount` to [`CI_PHONE`] with `description`.
+async fn with_description(app: &TestApp, amount: u64, description: &str) -> reqwest::Response {
+    let body = json!({"recipient_phone": CI_PHONE, "amount": amount, "description": description});
+    app.local_transfer(&body).await
+}
+
 async fn created_transfer(response: reqwest::Response) -> Transfer {
     assert_eq!(response.status(), StatusCode::CREATED);
     response.json().await.expect("a Transfer")
@@ -16,13 +22,7 @@ async fn created_transfer(response: reqwest::Response) -> Transfer {
 async fn a_local_transfer_debits_the_wallet_and_answers_the_balance_after() {
     let app = spawn_app().await;
 
-    let transfer = created_transfer(
-        app.local_transfer(
-            &json!({"recipient_phone": CI_PHONE, "amount": 10000, "description": "Payment"}),
-        )
-        .await,
-    )
-    .await;
+    let transfer = created_transfer(with_description(&app, 10000, "Payment").await).await;
 
     assert!(transfer.transfer_id.starts_with("TRF"), "{transfer:?}");
     assert_eq!(transfer.status, "completed");
@@ -41,16 +41,10 @@ async fn a_phone_is_e164_exactly_as_the_document_says_and_a_country_upper_case()
     let app = spawn_app().await;
 
     for phone in ["+225 07 01 02 03 04", " +2250701020304", "+225-0701020304"] {
-        let response = app
-            .local_transfer(&json!({"recipient_phone": phone, "amount": 100}))
-            .await;
+        let response = app.local(phone, 100).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PHONE").await;
     }
-    let response = app
-        .international_transfer(
-            &json!({"recipient_country": "sn", "recipient_phone": SN_PHONE, "amount": 500}),
-        )
-        .await;
+    let response = app.international("sn", SN_PHONE, 500).await;
     assert_error(response, StatusCode::BAD_REQUEST, "UNSUPPORTED_COUNTRY").await;
     assert_eq!(app.balance().await, OPENING_BALANCE as u64);
 }
@@ -59,19 +53,11 @@ async fn a_phone_is_e164_exactly_as_the_document_says_and_a_country_upper_case()
 async fn a_description_of_blanks_is_none_and_its_length_counts_as_sent() {
     let app = spawn_app().await;
 
-    let transfer = created_transfer(
-        app.local_transfer(
-            &json!({"recipient_phone": CI_PHONE, "amount": 100, "description": " \t "}),
-        )
-        .await,
-    )
-    .await;
+    let transfer = created_transfer(with_description(&app, 100, " \t ").await).await;
     assert_eq!(transfer.description, None);
 
     let padded = format!(" {} ", "a".repeat(254));
-    let response = app
-        .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 100, "description": padded}))
-        .await;
+    let response = with_description(&app, 100, &padded).await;
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
 }
 
@@ -79,13 +65,7 @@ async fn a_description_of_blanks_is_none_and_its_length_counts_as_sent() {
 async fn an_international_transfer_to_senegal_completes() {
     let app = spawn_app().await;
 
-    let transfer = created_transfer(
-        app.international_transfer(
-            &json!({"recipient_country": "SN", "recipient_phone": SN_PHONE, "amount": 50000}),
-        )
-        .await,
-    )
-    .await;
+    let transfer = created_transfer(app.international("SN", SN_PHONE, 50000).await).await;
 
     assert_eq!(transfer.recipient_country, "SN");
     assert_eq!(transfer.recipient_phone, SN_PHONE);
@@ -106,11 +86,7 @@ async fn every_country_of_the_zone_but_ivory_coast_takes_international_transfers
         ("SN", SN_PHONE),
         ("TG", "+22890000001"),
     ] {
-        let response = app
-            .international_transfer(
-                &json!({"recipient_country": country, "recipient_phone": phone, "amount": 500}),
-            )
-            .await;
+        let response = app.international(country, phone, 500).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{country} {phone}");
     }
 }
@@ -119,13 +95,7 @@ async fn every_country_of_the_zone_but_ivory_coast_takes_international_transfers
 async fn a_completed_transfer_is_in_the_history_and_announced_by_a_signed_webhook() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
 
-    let transfer = created_transfer(
-        app.international_transfer(
-            &json!({"recipient_country": "SN", "recipient_phone": SN_PHONE, "amount": 50000}),
-        )
-        .await,
-    )
-    .await;
+    let transfer = created_transfer(app.international("SN", SN_PHONE, 50000).await).await;
 
     let body = receiver.next(PROMPTLY).await.verified_json();
     assert_eq!(body["event"], "transfer.completed");
@@ -162,17 +132,11 @@ async fn the_seeds_placeholder_phones_and_malformed_numbers_are_invalid_phones()
         "+22507010203045",
         "",
     ] {
-        let response = app
-            .local_transfer(&json!({"recipient_phone": phone, "amount": 10000}))
-            .await;
+        let response = app.local(phone, 10000).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PHONE").await;
     }
     for phone in ["+221XXXXXXXXX", "+22177123456", "+2217712345678"] {
-        let response = app
-            .international_transfer(
-                &json!({"recipient_country": "SN", "recipient_phone": phone, "amount": 50000}),
-            )
-            .await;
+        let response = app.international("SN", phone, 50000).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PHONE").await;
     }
     assert_eq!(app.balance().await, OPENING_BALANCE as u64);
@@ -182,16 +146,10 @@ async fn the_seeds_placeholder_phones_and_malformed_numbers_are_invalid_phones()
 async fn a_phone_or_country_outside_the_uemoa_zone_is_unsupported() {
     let app = spawn_app().await;
 
-    let response = app
-        .local_transfer(&json!({"recipient_phone": "+33612345678", "amount": 10000}))
-        .await;
+    let response = app.local("+33612345678", 10000).await;
     assert_error(response, StatusCode::BAD_REQUEST, "UNSUPPORTED_COUNTRY").await;
     for country in ["FR", "GH", "", "SEN"] {
-        let response = app
-            .international_transfer(
-                &json!({"recipient_country": country, "recipient_phone": SN_PHONE, "amount": 50000}),
-            )
-            .await;
+        let response = app.international(country, SN_PHONE, 50000).await;
         assert_error(response, StatusCode::BAD_REQUEST, "UNSUPPORTED_COUNTRY").await;
     }
 }
@@ -200,15 +158,9 @@ async fn a_phone_or_country_outside_the_uemoa_zone_is_unsupported() {
 async fn a_phone_whose_prefix_is_not_the_transfers_country_is_a_country_mismatch() {
     let app = spawn_app().await;
 
-    let response = app
-        .local_transfer(&json!({"recipient_phone": SN_PHONE, "amount": 10000}))
-        .await;
+    let response = app.local(SN_PHONE, 10000).await;
     assert_error(response, StatusCode::BAD_REQUEST, "COUNTRY_MISMATCH").await;
-    let response = app
-        .international_transfer(
-            &json!({"recipient_country": "ML", "recipient_phone": SN_PHONE, "amount": 50000}),
-        )
-        .await;
+    let response = app.international("ML", SN_PHONE, 50000).await;
     assert_error(response, StatusCode::BAD_REQUEST, "COUNTRY_MISMATCH").await;
 }
 
@@ -216,11 +168,7 @@ async fn a_phone_whose_prefix_is_not_the_transfers_country_is_a_country_mismatch
 async fn an_international_transfer_to_ivory_coast_is_an_invalid_parameter() {
     let app = spawn_app().await;
 
-    let response = app
-        .international_transfer(
-            &json!({"recipient_country": "CI", "recipient_phone": CI_PHONE, "amount": 50000}),
-        )
-        .await;
+    let response = app.international("CI", CI_PHONE, 50000).await;
 
     let message = assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
     assert!(message.contains("recipient_country"), "{message}");
@@ -231,18 +179,12 @@ async fn amounts_outside_the_documented_limits_are_invalid_parameters() {
     let app = spawn_app().await;
 
     for amount in [0, 99, 2_000_001, u64::MAX] {
-        let response = app
-            .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": amount}))
-            .await;
+        let response = app.local(CI_PHONE, amount).await;
         let message = assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
         assert!(message.contains("amount"), "{message}");
     }
     for amount in [0, 499, 1_000_001] {
-        let response = app
-            .international_transfer(
-                &json!({"recipient_country": "SN", "recipient_phone": SN_PHONE, "amount": amount}),
-            )
-            .await;
+        let response = app.international("SN", SN_PHONE, amount).await;
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
     }
     assert_eq!(app.balance().await, OPENING_BALANCE as u64);
@@ -252,18 +194,8 @@ async fn amounts_outside_the_documented_limits_are_invalid_parameters() {
 async fn the_smallest_amounts_are_accepted() {
     let app = spawn_app().await;
 
-    created_transfer(
-        app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 100}))
-            .await,
-    )
-    .await;
-    created_transfer(
-        app.international_transfer(
-            &json!({"recipient_country": "SN", "recipient_phone": SN_PHONE, "amount": 500}),
-        )
-        .await,
-    )
-    .await;
+    created_transfer(app.local(CI_PHONE, 100).await).await;
+    created_transfer(app.international("SN", SN_PHONE, 500).await).await;
 
     assert_eq!(app.balance().await, OPENING_BALANCE as u64 - 600);
 }
@@ -272,11 +204,7 @@ async fn the_smallest_amounts_are_accepted() {
 async fn an_overlong_description_is_an_invalid_parameter() {
     let app = spawn_app().await;
 
-    let response = app
-        .local_transfer(
-            &json!({"recipient_phone": CI_PHONE, "amount": 1000, "description": "é".repeat(256)}),
-        )
-        .await;
+    let response = with_description(&app, 1000, &"é".repeat(256)).await;
 
     assert_error(response, StatusCode::BAD_REQUEST, "INVALID_PARAMETER").await;
 }
@@ -410,9 +338,7 @@ async fn magic_recipients_are_refused_each_with_its_code_and_a_transaction_faile
 async fn a_transfer_above_the_balance_is_refused_and_the_balance_never_goes_negative() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
 
-    let response = app
-        .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1_500_000}))
-        .await;
+    let response = app.local(CI_PHONE, 1_500_000).await;
     assert_refused(
         &app,
         &mut receiver,
@@ -424,18 +350,10 @@ async fn a_transfer_above_the_balance_is_refused_and_the_balance_never_goes_nega
     )
     .await;
 
-    let everything = created_transfer(
-        app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": OPENING_BALANCE}))
-            .await,
-    )
-    .await;
+    let everything = created_transfer(app.local(CI_PHONE, OPENING_BALANCE as u64).await).await;
     assert_eq!(everything.balance_after, 0);
     receiver.next(PROMPTLY).await;
-    let response = app
-        .international_transfer(
-            &json!({"recipient_country": "SN", "recipient_phone": SN_PHONE, "amount": 500}),
-        )
-        .await;
+    let response = app.international("SN", SN_PHONE, 500).await;
     assert_refused(
         &app,
         &mut receiver,
@@ -452,23 +370,13 @@ async fn a_transfer_above_the_balance_is_refused_and_the_balance_never_goes_nega
 #[tokio::test]
 async fn a_payment_received_can_be_spent_again() {
     let app = spawn_app().await;
-    created_transfer(
-        app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": OPENING_BALANCE}))
-            .await,
-    )
-    .await;
+    created_transfer(app.local(CI_PHONE, OPENING_BALANCE as u64).await).await;
     let payment = app.create_payment(25_000).await;
-    let paid = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let paid = app.pay_with(&payment.payment_id, "success").await;
     assert_eq!(paid.status(), StatusCode::OK);
 
     assert_eq!(app.balance().await, 25_000);
-    let transfer = created_transfer(
-        app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 25000}))
-            .await,
-    )
-    .await;
+    let transfer = created_transfer(app.local(CI_PHONE, 25000).await).await;
 
     assert_eq!(transfer.balance_after, 0);
     let history: Vec<Value> = app

@@ -22,12 +22,7 @@ async fn the_wallet_page_shows_the_amount_as_french_speakers_read_it() {
         .expect("the sandbox answers");
 
     assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = content_type(&response);
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let html = response.text().await.expect("a page");
     assert!(html.contains("25\u{202f}000\u{a0}FCFA"), "{html}");
@@ -47,12 +42,7 @@ async fn the_wallet_page_escapes_the_description() {
     let response = app.post_qr(Some(MERCHANT_KEY), &body).await;
     let payment: QrPayment = response.json().await.expect("a QrPayment");
 
-    let html = app
-        .get(&format!("/wallet/{}", payment.payment_id))
-        .await
-        .text()
-        .await
-        .expect("a page");
+    let html = app.wallet_page(&payment.payment_id).await;
 
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains("&lt;script&gt;"));
@@ -79,9 +69,7 @@ async fn paying_from_the_wallet_page_settles_the_payment_and_sends_the_webhook()
     let body = receiver.next(PROMPTLY).await.verified_json();
     assert_eq!(body["event"], "payment.received");
     assert_eq!(body["data"]["payment_id"], payment.payment_id.as_str());
-    let again = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let again = app.pay_with(&payment.payment_id, "success").await;
     assert_error(again, StatusCode::CONFLICT, "PAYMENT_ALREADY_SETTLED").await;
 }
 
@@ -118,12 +106,7 @@ async fn the_wallet_page_of_an_expired_payment_says_so() {
     .await;
     let payment = app.create_payment(25_000).await;
 
-    let html = app
-        .get(&format!("/wallet/{}", payment.payment_id))
-        .await
-        .text()
-        .await
-        .expect("a page");
+    let html = app.wallet_page(&payment.payment_id).await;
 
     assert!(html.contains("Expiré"), "{html}");
     assert!(!html.contains(r#"value="success""#));
@@ -150,12 +133,7 @@ async fn every_failure_outcome_can_be_chosen_on_the_wallet_page() {
         ("cancelled", "PAYMENT_CANCELLED"),
     ] {
         let payment = app.create_payment(25_000).await;
-        let page = app
-            .get(&format!("/wallet/{}", payment.payment_id))
-            .await
-            .text()
-            .await
-            .expect("a page");
+        let page = app.wallet_page(&payment.payment_id).await;
         assert!(page.contains(&format!(r#"value="{outcome}""#)), "{page}");
 
         let response = app

@@ -15,9 +15,7 @@ async fn a_refused_webhook_is_retried_with_the_same_id_and_body() {
     let (app, mut receiver) = spawn_app_with_receiver(1).await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let refused = receiver.next(PROMPTLY).await;
@@ -50,9 +48,7 @@ async fn an_unreachable_webhook_endpoint_does_not_fail_the_payment() {
     .await;
     let payment = app.create_payment(25_000).await;
 
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let id = app.deliveries().await[0].delivery_id.clone();
@@ -95,9 +91,7 @@ async fn setting_the_webhook_endpoint_is_read_back_and_receives_the_next_webhook
         .await
         .expect("an endpoint");
     assert_eq!(endpoint.url.as_deref(), Some(receiver.url.as_str()));
-    let response = app
-        .local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1000}))
-        .await;
+    let response = app.local(CI_PHONE, 1000).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body = receiver.next(PROMPTLY).await.verified_json();
     assert_eq!(body["event"], "transfer.completed");
@@ -151,9 +145,7 @@ async fn without_an_endpoint_a_webhook_waits_and_is_delivered_once_one_is_set() 
     let app = spawn_app().await;
     let mut receiver = spawn_receiver(0).await;
     let payment = app.create_payment(25_000).await;
-    let response = app
-        .pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    let response = app.pay_with(&payment.payment_id, "success").await;
     assert_eq!(response.status(), StatusCode::OK);
     let id = app.deliveries().await[0].delivery_id.clone();
     let waiting = app.delivery_when(&id, |d| d.attempts.len() == 1).await;
@@ -176,11 +168,9 @@ async fn without_an_endpoint_a_webhook_waits_and_is_delivered_once_one_is_set() 
 async fn the_delivery_log_lists_each_webhook_newest_first_with_its_attempts_and_payload() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
     let payment = app.create_payment(25_000).await;
-    app.pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    app.pay_with(&payment.payment_id, "success").await;
     let first = receiver.next(PROMPTLY).await;
-    app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1000}))
-        .await;
+    app.local(CI_PHONE, 1000).await;
     let second = receiver.next(PROMPTLY).await;
     app.delivery_when(second.header("webhook-id"), |d| d.status == "delivered")
         .await;
@@ -207,8 +197,7 @@ async fn the_delivery_log_lists_each_webhook_newest_first_with_its_attempts_and_
 async fn a_webhook_refused_every_time_follows_the_retry_schedule_then_is_abandoned() {
     let (app, mut receiver) = spawn_app_with_receiver(usize::MAX).await;
     let payment = app.create_payment(25_000).await;
-    app.pay(&payment.payment_id, &json!({"outcome": "success"}))
-        .await;
+    app.pay_with(&payment.payment_id, "success").await;
     let first = receiver.next(PROMPTLY).await;
     let id = first.header("webhook-id").to_owned();
 
@@ -249,8 +238,7 @@ async fn a_webhook_refused_every_time_follows_the_retry_schedule_then_is_abandon
 #[tokio::test]
 async fn a_retry_is_not_sent_before_it_is_due() {
     let (app, mut receiver) = spawn_app_with_receiver(usize::MAX).await;
-    app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1000}))
-        .await;
+    app.local(CI_PHONE, 1000).await;
     let first = receiver.next(PROMPTLY).await;
     app.delivery_when(first.header("webhook-id"), |d| d.attempts.len() == 1)
         .await;
@@ -264,19 +252,12 @@ async fn a_retry_is_not_sent_before_it_is_due() {
 #[tokio::test]
 async fn replaying_a_delivery_sends_it_again_with_the_same_webhook_id() {
     let (app, mut receiver) = spawn_app_with_receiver(0).await;
-    app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1000}))
-        .await;
+    app.local(CI_PHONE, 1000).await;
     let original = receiver.next(PROMPTLY).await;
     let id = original.header("webhook-id").to_owned();
     app.delivery_when(&id, |d| d.status == "delivered").await;
 
-    let response = app
-        .post_as(
-            MERCHANT_KEY,
-            &format!("/sandbox/v1/webhook-deliveries/{id}/replay"),
-            &json!({}),
-        )
-        .await;
+    let response = app.replay(&id).await;
 
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let queued: WebhookDelivery = response.json().await.expect("a delivery");
@@ -294,19 +275,12 @@ async fn replaying_a_delivery_sends_it_again_with_the_same_webhook_id() {
 async fn a_failed_delivery_can_be_replayed_once_the_endpoint_is_fixed() {
     let app = spawn_app().await;
     let mut receiver = spawn_receiver(0).await;
-    app.local_transfer(&json!({"recipient_phone": CI_PHONE, "amount": 1000}))
-        .await;
+    app.local(CI_PHONE, 1000).await;
     let id = app.deliveries().await[0].delivery_id.clone();
     app.delivery_when(&id, |d| d.attempts.len() == 1).await;
     app.set_webhook_url(&receiver.url).await;
 
-    let response = app
-        .post_as(
-            MERCHANT_KEY,
-            &format!("/sandbox/v1/webhook-deliveries/{id}/replay"),
-            &json!({}),
-        )
-        .await;
+    let response = app.replay(&id).await;
 
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let delivery = receiver.next(PROMPTLY).await;
