@@ -563,6 +563,13 @@ impl TestApp {
                     return;
                 }
                 if subscription.rx.changed().await.is_err() {
+                    // The hub dropped the session's channel: no change can come any more, so
+                    // what is stored now is its last word.
+                    let last = self.stored(payment_id).await.current.event.status;
+                    assert_eq!(
+                        last, status,
+                        "the session's updates ended before it reached {status:?}"
+                    );
                     return;
                 }
             }
