@@ -61,7 +61,7 @@ pub async fn seed_demo(
     if exists.is_none() {
         let hash = tokio::task::spawn_blocking(|| crate::login::hash_password(DEMO_PASSWORD))
             .await
-            .context("hashing the demo password")??;
+            .context("hashing the demo password")?;
         let mut tx = db.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, email, password_hash, merchant_id, phone, tier, webhook_url, webhook_secret, created_at)

@@ -9,7 +9,6 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::Extensions;
@@ -81,24 +80,16 @@ impl Throttle {
 }
 
 /// An Argon2id hash (the `argon2` crate's defaults) in PHC format.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+pub fn hash_password(password: &str) -> String {
+    password_auth::generate_hash(password)
 }
 
 /// Checked when the email is unknown, so that the answer takes as long as for a known one.
 static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_password("not a password").unwrap_or_default());
+    LazyLock::new(|| password_auth::generate_hash("not a password"));
 
 fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    password_auth::verify_password(password, hash).is_ok()
 }
 
 fn client_address(extensions: &Extensions) -> Option<IpAddr> {

@@ -138,7 +138,7 @@ async fn hash_blocking(password: &str) -> anyhow::Result<String> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .context("hashing a password")?
+        .context("hashing a password")
 }
 
 /// `mobilepay-merchant operators …`: the console's operator accounts.
