@@ -5,26 +5,30 @@
 //! stdout and the exit code are its own — so that the others, built from this crate alone,
 //! never compile the server stack (the shared helpers are this crate's library, `lib.rs`).
 //!
-//! - `demo` *(stack)*: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
+//! - `demo` *(stack)*: set-up, build the widget, run sandbox (:8090) + merchant backend and
+//!   store (:8080).
 //! - `test`: the one gate — fmt, clippy, native tests (PostgreSQL included), the npm package
 //!   consumed by a Vite app, browser tests, end-to-end tests (axe-core and the Node shop
 //!   included).
 //! - `bench` *(stack)*: the widget's download size and how fast its QR code shows.
-//! - `bench-streams [--against nchan]` *(stack, release)*: event stream fan-out (memory per stream, publish →
-//!   delivery latency, CPU) side by side with nginx + nchan; `--ingest W`: webhooks per second.
-//! - `bench-notify [--events N]… [--runs K]` *(stack, release)*: webhook events delivered per second by one
-//!   backend (release, SQLite) to a receiver on loopback.
+//! - `bench-streams [--against nchan]` *(stack, release)*: event stream fan-out (memory per
+//!   stream, publish → delivery latency, CPU) side by side with nginx + nchan; `--ingest W`:
+//!   webhooks per second.
+//! - `bench-notify [--events N]… [--runs K]` *(stack, release)*: webhook events delivered per
+//!   second by one backend (release, SQLite) to a receiver on loopback.
 //! - `build-widget`: the widget alone, into `target/widget/`.
 //! - `npm`: the widget, then its npm package built into a Vite app (as `test` does).
 //! - `surface [--write]`: fails, with a diff, unless `www/index.d.ts`, `custom-elements.json`
 //!   and the surface section of docs/widget.md are what `xtask/src/surface.rs` generates;
 //!   `--write` writes them.
 //! - `schemathesis` *(stack)*: the gate's schemathesis run alone (short, a fixed seed).
-//! - `fuzz-api [MAX_EXAMPLES]` *(stack)*: schemathesis' long run against the servers' OpenAPI documents.
+//! - `fuzz-api [MAX_EXAMPLES]` *(stack)*: schemathesis' long run against the servers' OpenAPI
+//!   documents.
 //! - `proptest-long [CASES]`: the property tests with many cases (default 100,000 each).
-//! - `chaos [--checkouts N] [--seconds S] [--seed X] [--release] [--no-build]` *(stack)*: two merchant backends on
-//!   PostgreSQL killed and restarted, webhooks duplicated, delayed and reordered, event streams
-//!   cut, then checks that every status and notification came out true (xtask/stack/src/chaos.rs).
+//! - `chaos [--checkouts N] [--seconds S] [--seed X] [--release] [--no-build]` *(stack)*: two
+//!   merchant backends on PostgreSQL killed and restarted, webhooks duplicated, delayed and
+//!   reordered, event streams cut, then checks that every status and notification came out true
+//!   (xtask/stack/src/chaos.rs).
 //! - `fuzz [SECONDS]`: AFL++ (cargo-afl) over the webhook verifier and the JSON bodies, each
 //!   target `SECONDS` (default 120), from the crate in `fuzz/` (xtask/src/fuzz.rs).
 //!
@@ -36,7 +40,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use xtask::{
     CHROMEDRIVER, CHROMIUM, build_widget, cargo, ensure_chromium, ensure_postgres,
-    ensure_wasm_tools, root, run,
+    ensure_wasm_tools, root, run, target_dir,
 };
 
 mod fuzz;
@@ -95,21 +99,16 @@ enum Profile {
     Release,
 }
 
+/// Runs a task of `xtask-stack` in this process's place (`exec`): the terminal's Ctrl-C, stdin,
+/// stdout and the exit code are the task's own, as if it had been started directly. Through
 /// `cargo run --package xtask-stack -- TASK ARGS…`, quiet as the `cargo xtask` alias is.
-fn stack_command(profile: Profile, task: &str, args: &[String]) -> Command {
+fn stack(profile: Profile, task: &str, args: &[String]) -> anyhow::Result<()> {
     let mut cmd = cargo();
     cmd.args(["run", "--quiet", "--package", "xtask-stack"]);
     if let Profile::Release = profile {
         cmd.arg("--release");
     }
     cmd.arg("--").arg(task).args(args);
-    cmd
-}
-
-/// Runs a task of `xtask-stack` in this process's place (`exec`): the terminal's Ctrl-C, stdin,
-/// stdout and the exit code are the task's own, as if it had been started directly.
-fn stack(profile: Profile, task: &str, args: &[String]) -> anyhow::Result<()> {
-    let mut cmd = stack_command(profile, task, args);
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -195,15 +194,22 @@ fn test() -> anyhow::Result<()> {
             "wasm-bindgen-test-runner",
         )
         .env("CHROMEDRIVER", CHROMEDRIVER))?;
+    // The server tasks with the `xtask-stack` that `cargo test` just built (for its tests/cli.rs)
+    // with the workspace's features: `cargo run --package xtask-stack` alone unifies others
+    // (reqwest without `stream`, …) and would compile the stack again.
+    let stack = target_dir(&root).join("debug/xtask-stack");
     // The OpenAPI documents against throw-away servers (xtask/stack/src/schemathesis.rs).
-    run(&mut stack_command(Profile::Debug, "schemathesis", &[]))?;
+    run(Command::new(&stack).arg("schemathesis"))?;
     // A reduced chaos run (xtask/stack/src/chaos.rs) with the backend `cargo test` just built;
     // `cargo xtask chaos` is the full one.
-    run(&mut stack_command(
-        Profile::Debug,
+    run(Command::new(&stack).args([
         "chaos",
-        &["--checkouts", "60", "--seconds", "40", "--no-build"].map(String::from),
-    ))?;
+        "--checkouts",
+        "60",
+        "--seconds",
+        "40",
+        "--no-build",
+    ]))?;
     eprintln!("xtask test: all checks passed");
     Ok(())
 }

@@ -783,16 +783,22 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(proxy_webhook)
             .with_state(state);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let stop = serve(listener, app);
         Ok(Proxy { url, _stop: stop })
     }
+}
+
+/// Serves `app` on `listener` in a task of its own, until the returned sender is dropped.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    stop
 }
 
 async fn proxy_webhook(
@@ -937,14 +943,7 @@ impl Shop {
         let app = axum::Router::new()
             .route("/shop/webhooks", axum::routing::post(shop_receive))
             .with_state(Arc::clone(&state));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let stop = serve(listener, app);
         Ok(Shop {
             url,
             state,

@@ -1,8 +1,9 @@
 //! `xtask-stack`: the tasks of `cargo xtask` that run the servers — the sandbox, the merchant
 //! backend, the demo store, PostgreSQL, Chromium — in this process or as processes of their own.
 //! `cargo xtask TASK ARGS…` (xtask/src/main.rs) runs this binary through cargo with the same
-//! arguments: `bench-streams` and `bench-notify` in release, the others in debug (then the gate's
-//! `chaos --no-build` reuses what `cargo test --workspace` built).
+//! arguments: `bench-streams` and `bench-notify` in release, the others in debug. The gate
+//! (`cargo xtask test`) runs `schemathesis` and `chaos --no-build` with the debug binary that
+//! `cargo test --workspace` built for `tests/cli.rs`.
 //!
 //! - `demo`: set-up, build the widget, run sandbox (:8090) + merchant backend and store (:8080).
 //! - `bench`: the widget's download size and how fast its QR code shows ([`bench`]).
