@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 
-use crate::{cargo, output, run, target_dir};
+use xtask::{cargo, output, run, target_dir};
 
 /// The cargo-afl release the fuzz crate's `afl` dependency is pinned to.
 const CARGO_AFL: &str = "0.18.2";

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
-use crate::{output, run, target_dir};
+use xtask::{output, run, target_dir};
 
 /// The fixture's files, copied into the work folder (node_modules and dist stay there).
 const FIXTURE_FILES: [&str; 6] = [

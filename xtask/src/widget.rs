@@ -3,6 +3,7 @@
 //! what a `<script>` tag loads, shaped for a slow phone link ([`package_for_script_tag`]): one
 //! bundled module, content-hashed names, and brotli and gzip siblings of every file.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -158,10 +159,7 @@ pub fn package_for_script_tag(bin: &Path, out: &Path) -> anyhow::Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        for (ext, compressed) in [
-            ("br", crate::bench::brotli(&bytes)?),
-            ("gz", crate::bench::gzip(&bytes)?),
-        ] {
+        for (ext, compressed) in [("br", brotli(&bytes)?), ("gz", gzip(&bytes)?)] {
             let mut sibling = path.clone().into_os_string();
             sibling.push(".");
             sibling.push(ext);
@@ -409,4 +407,23 @@ fn npm_tools(root: &Path) -> anyhow::Result<PathBuf> {
         .stdin(Stdio::null()))?;
     std::fs::write(&stamp, &wanted).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(bin)
+}
+
+/// `bytes` compressed by gzip -9.
+pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?)
+}
+
+/// `bytes` compressed by brotli -q 11 (window 22), as `brotli` on the command line does.
+pub fn brotli(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
+    Ok(out)
 }

@@ -71,33 +71,25 @@ pub struct Counts {
 /// schemathesis in a virtualenv under the target folder, installed when missing (and
 /// `python3-venv` from Debian when `python3 -m venv` does not work and we are root).
 pub fn ensure(root: &Path) -> anyhow::Result<PathBuf> {
-    let venv = crate::target_dir(root).join(format!("schemathesis-{VERSION}"));
+    let venv = xtask::target_dir(root).join(format!("schemathesis-{VERSION}"));
     let bin = venv.join("bin/schemathesis");
-    let have = crate::output(Command::new(&bin).arg("--version")).unwrap_or_default();
+    let have = xtask::output(Command::new(&bin).arg("--version")).unwrap_or_default();
     if have.contains(VERSION) {
         return Ok(bin);
     }
-    if !venv_works() {
-        let root_user =
-            crate::output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
-        if !root_user {
-            bail!("schemathesis needs Python's venv: `sudo apt-get install python3-venv`");
-        }
-        crate::run(Command::new("apt-get").args(["update", "-qq"]))?;
-        crate::run(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "python3-venv"])
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )?;
-    }
+    xtask::ensure_debian(
+        venv_works(),
+        &["python3-venv"],
+        "schemathesis needs Python's venv: `sudo apt-get install python3-venv`",
+    )?;
     // `--clear`: a virtualenv whose target folder was moved or copied has absolute paths that
     // point nowhere (no `bin/pip`); it is made again rather than patched.
-    crate::run(
+    xtask::run(
         Command::new("python3")
             .args(["-m", "venv", "--clear"])
             .arg(&venv),
     )?;
-    crate::run(
+    xtask::run(
         Command::new(venv.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .arg(format!("schemathesis=={VERSION}")),
@@ -132,7 +124,7 @@ pub async fn run(
 ) -> anyhow::Result<Vec<(String, Counts)>> {
     let mut results = Vec::new();
     for target in targets {
-        let report = crate::target_dir(root).join("schemathesis-reports").join(
+        let report = xtask::target_dir(root).join("schemathesis-reports").join(
             target
                 .name
                 .replace(|c: char| !c.is_ascii_alphanumeric(), "-"),

@@ -43,7 +43,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::{cargo, run, target_dir};
+use crate::backend::{self, free_port};
+use xtask::{cargo, run, target_dir};
 
 /// The merchant API key the run's backends accept.
 const API_KEY: &str = "mk_test_chaos_run";
@@ -559,6 +560,11 @@ struct Api {
 }
 
 impl Api {
+    /// A `GET` of `path`, which has no body and is safe to repeat without a key.
+    async fn get(&self, path: &str, rng: &mut StdRng) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None, None, rng).await
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -656,49 +662,31 @@ impl Instances {
             .create(true)
             .append(true)
             .open(self.work.join(format!("merchant-{i}.log")))?;
-        let child = tokio::process::Command::new(&self.binary)
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("MOBILEPAY_API_URL", &self.sandbox_url)
-            .env(
-                "MOBILEPAY_API_KEY",
-                mobilepay_sandbox::accounts::DEMO_ENTERPRISE_KEY,
-            )
-            .env(
-                "MOBILEPAY_MERCHANT_ID",
-                mobilepay_sandbox::accounts::DEMO_MERCHANT_ID,
-            )
-            .env(
-                "MOBILEPAY_WEBHOOK_SECRETS",
-                mobilepay_sandbox::DEMO_WEBHOOK_SECRET,
-            )
-            .env("DATABASE_URL", &self.database_url)
-            .env("SESSIONS_PER_MINUTE", "1000000")
-            .env("MERCHANT_API_KEYS", API_KEY)
-            .env("RECONCILE_EVERY_SECS", "10")
-            // A delivery claimed by a killed instance is taken up again 30 s after this.
-            .env("WEBHOOK_TIMEOUT_SECS", "2")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the merchant backend")?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = backend::command(
+            &self.binary,
+            addr,
+            &self.sandbox_url,
+            &self.database_url,
+            API_KEY,
+        )
+        .env("RECONCILE_EVERY_SECS", "10")
+        // A delivery claimed by a killed instance is taken up again 30 s after this.
+        .env("WEBHOOK_TIMEOUT_SECS", "2")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .context("starting the merchant backend")?;
         *self.children[i].lock().await = Some(child);
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
+        backend::wait_healthy(&reqwest::Client::new(), &format!("http://{addr}"))
             .await
-            .is_err()
-        {
-            ensure!(
-                Instant::now() < deadline,
-                "merchant instance {i} did not start (its log: {})",
-                self.work.join(format!("merchant-{i}.log")).display()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            .with_context(|| {
+                format!(
+                    "merchant instance {i} did not start (its log: {})",
+                    self.work.join(format!("merchant-{i}.log")).display()
+                )
+            })?;
         self.alive[i].store(true, Ordering::Relaxed);
         Ok(())
     }
@@ -795,16 +783,22 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(proxy_webhook)
             .with_state(state);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let stop = serve(listener, app);
         Ok(Proxy { url, _stop: stop })
     }
+}
+
+/// Serves `app` on `listener` in a task of its own, until the returned sender is dropped.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> tokio::sync::oneshot::Sender<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    stop
 }
 
 async fn proxy_webhook(
@@ -949,14 +943,7 @@ impl Shop {
         let app = axum::Router::new()
             .route("/shop/webhooks", axum::routing::post(shop_receive))
             .with_state(Arc::clone(&state));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let stop = serve(listener, app);
         Ok(Shop {
             url,
             state,
@@ -1203,21 +1190,12 @@ async fn check(
         // The merchant's own record of the checkout.
         let checkout = ctx
             .api
-            .call(
-                reqwest::Method::GET,
-                &format!("/v1/checkouts/{}", run.id),
-                None,
-                None,
-                &mut rng,
-            )
+            .get(&format!("/v1/checkouts/{}", run.id), &mut rng)
             .await?;
         let same_reference = ctx
             .api
-            .call(
-                reqwest::Method::GET,
+            .get(
                 &format!("/v1/checkouts?reference=chaos-{}", run.n),
-                None,
-                None,
                 &mut rng,
             )
             .await?;
@@ -1241,11 +1219,8 @@ async fn check(
         // The merchant's events of the checkout, each applied by the shop exactly once.
         let events = ctx
             .api
-            .call(
-                reqwest::Method::GET,
+            .get(
                 &format!("/v1/events?checkout_id={}&limit=100", run.id),
-                None,
-                None,
                 &mut rng,
             )
             .await?;
@@ -1439,12 +1414,6 @@ fn print_counts(
         report.right, report.wrong
     );
     println!("  elapsed                        {elapsed:.1} s ({faults_seconds:.1} s with faults)");
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 #[cfg(test)]

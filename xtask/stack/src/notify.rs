@@ -23,7 +23,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use tokio::sync::watch;
 
-use crate::{cargo, run, target_dir};
+use xtask::target_dir;
 
 /// The longest one measurement may take before the bench gives up.
 const PATIENCE: Duration = Duration::from_secs(300);
@@ -63,15 +63,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
 
 pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let options = parse(args)?;
-    if cfg!(debug_assertions) {
-        // An unoptimized backend would be what is measured: run a release build of this command.
-        run(cargo().args(["build", "--release", "--package", "xtask"]))?;
-        return run(
-            std::process::Command::new(target_dir(root).join("release/xtask"))
-                .arg("bench-notify")
-                .args(args),
-        );
-    }
+    // An unoptimized backend would be what is measured (`cargo xtask` builds this one in release).
+    ensure!(!cfg!(debug_assertions), "{}", crate::RELEASE_ONLY);
     let work = target_dir(root).join("bench-notify");
     std::fs::create_dir_all(&work)?;
     let postgres = if options.postgres {

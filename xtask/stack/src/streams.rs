@@ -39,7 +39,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 
-use crate::{cargo, run, target_dir};
+use crate::backend::{self, free_port};
+use xtask::{cargo, run, target_dir};
 
 /// Streams connecting at once while ramping up.
 const RAMP: usize = 250;
@@ -145,23 +146,16 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
         return follower();
     }
     let options = parse(args)?;
-    if cfg!(debug_assertions) {
-        // An unoptimized load generator would be what is measured: run an optimized build of
-        // this same command instead.
-        run(cargo().args(["build", "--release", "--package", "xtask"]))?;
-        return run(
-            std::process::Command::new(target_dir(root).join("release/xtask"))
-                .arg("bench-streams")
-                .args(args),
-        );
-    }
+    // An unoptimized load generator would be what is measured (`cargo xtask` builds this one
+    // in release).
+    ensure!(!cfg!(debug_assertions), "{}", crate::RELEASE_ONLY);
     run(cargo().args(["build", "--release", "--package", "mobilepay-merchant"]))?;
     let binary = target_dir(root).join("release/mobilepay-merchant");
     if options.nchan {
         ensure_nchan()?;
     }
     if options.postgres {
-        crate::ensure_postgres()?;
+        xtask::ensure_postgres()?;
     }
     // With several instances, each load generator process holds one instance's streams.
     let most = options.shapes.iter().map(|s| s.streams).max().unwrap_or(0) / options.instances;
@@ -182,21 +176,11 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
 
 /// nginx with Debian's nchan module, installed when missing (as root).
 fn ensure_nchan() -> anyhow::Result<()> {
-    if Path::new(NCHAN_MODULE).exists() && Path::new("/usr/sbin/nginx").exists() {
-        return Ok(());
-    }
-    let root_user = crate::output(std::process::Command::new("id").arg("-u"))
-        .is_some_and(|uid| uid.trim() == "0");
-    if !root_user {
-        bail!(
-            "--against nchan needs nginx and its nchan module: `sudo apt-get install nginx-light libnginx-mod-nchan`"
-        );
-    }
-    run(std::process::Command::new("apt-get").args(["update", "-qq"]))?;
-    run(std::process::Command::new("apt-get")
-        .args(["install", "-y", "-qq", "nginx-light", "libnginx-mod-nchan"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
-    Ok(())
+    xtask::ensure_debian(
+        Path::new(NCHAN_MODULE).exists() && Path::new("/usr/sbin/nginx").exists(),
+        &["nginx-light", "libnginx-mod-nchan"],
+        "--against nchan needs nginx and its nchan module: `sudo apt-get install nginx-light libnginx-mod-nchan`",
+    )
 }
 
 const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
@@ -1164,24 +1148,8 @@ impl Backend {
             None => work.join(format!("backend-{port}")),
         };
         std::fs::create_dir_all(&data)?;
-        let child = tokio::process::Command::new(binary)
-            .env("BIND_ADDR", addr.to_string())
-            .env("MOBILEPAY_API_URL", &sandbox.url)
-            .env(
-                "MOBILEPAY_API_KEY",
-                mobilepay_sandbox::accounts::DEMO_ENTERPRISE_KEY,
-            )
-            .env(
-                "MOBILEPAY_MERCHANT_ID",
-                mobilepay_sandbox::accounts::DEMO_MERCHANT_ID,
-            )
-            .env(
-                "MOBILEPAY_WEBHOOK_SECRETS",
-                mobilepay_sandbox::DEMO_WEBHOOK_SECRET,
-            )
-            .env("DATABASE_URL", database)
-            .env("SESSIONS_PER_MINUTE", "1000000")
-            .env("MERCHANT_API_KEYS", BENCH_API_KEY)
+        let url = format!("http://{addr}");
+        let child = backend::command(binary, addr, &sandbox.url, &database, BENCH_API_KEY)
             .env("RECONCILE_EVERY_SECS", "0")
             // BENCH_BACKEND_LOG: the backends' RUST_LOG, e.g. `warn,mobilepay_merchant::ingest=debug`
             // for the webhook writer's timings (on this process's stderr).
@@ -1196,19 +1164,10 @@ impl Backend {
                 )?),
                 None => Stdio::null(),
             })
-            .kill_on_drop(true)
             .spawn()
             .context("starting the merchant backend")?;
-        let url = format!("http://{addr}");
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while http.get(format!("{url}/healthz")).send().await.is_err() {
-            ensure!(
-                Instant::now() < deadline,
-                "the merchant backend did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        backend::wait_healthy(&http, &url).await?;
         Ok(Backend {
             child,
             addr,
@@ -1426,8 +1385,7 @@ impl Postgres {
         let port = free_port()?;
         let dir = work.join(format!("postgres-{port}"));
         std::fs::create_dir_all(&dir)?;
-        let as_postgres = crate::output(std::process::Command::new("id").arg("-u"))
-            .is_some_and(|uid| uid.trim() == "0");
+        let as_postgres = xtask::is_root();
         if as_postgres {
             run(std::process::Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -1570,12 +1528,6 @@ fn print_ingest(database: &str, count: usize, figures: Ingest) {
     );
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// The fields of `/proc/PID/stat` after the command name (which may hold spaces): the state is
 /// the first, the parent's pid the second, user and system time the 12th and 13th.
 fn stat_fields(stat: &str) -> Option<Vec<&str>> {
@@ -1633,7 +1585,7 @@ pub(crate) fn machine() -> String {
 }
 
 pub(crate) fn date() -> String {
-    crate::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
+    xtask::output(std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]))
         .map(|d| d.trim().to_owned())
         .unwrap_or_default()
 }

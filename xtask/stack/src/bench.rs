@@ -13,13 +13,13 @@
 //!
 //! Every figure is printed again side by side at the end, against its target.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::json;
+use xtask::widget::{brotli, gzip};
 
 /// The budget for the whole download, brotli-compressed.
 const BUDGET_BROTLI: usize = 60_000;
@@ -35,7 +35,7 @@ const WIRE_TARGET: f64 = 60_000.0;
 /// and the wasm (the CSS is inside), by the names the build's manifest gives them.
 fn download(dir: &Path) -> anyhow::Result<[String; 2]> {
     let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join(crate::widget::MANIFEST)).context("reading the manifest")?,
+        &std::fs::read(dir.join(xtask::widget::MANIFEST)).context("reading the manifest")?,
     )?;
     let name = |key: &str| {
         manifest[key]
@@ -47,9 +47,9 @@ fn download(dir: &Path) -> anyhow::Result<[String; 2]> {
 }
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
-    crate::ensure_wasm_tools()?;
-    crate::ensure_chromium()?;
-    let dir = crate::build_widget(root)?;
+    xtask::ensure_wasm_tools()?;
+    xtask::ensure_chromium()?;
+    let dir = xtask::build_widget(root)?;
     println!("\nWidget download size (bytes; KB = 1000 B)\n");
     println!("| file | raw | gzip -9 | brotli -q 11 |");
     println!("|---|---:|---:|---:|");
@@ -382,7 +382,7 @@ async fn browser() -> anyhow::Result<(
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let driver = tokio::process::Command::new(crate::CHROMEDRIVER)
+    let driver = tokio::process::Command::new(xtask::CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -402,7 +402,7 @@ async fn browser() -> anyhow::Result<(
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
-            "binary": crate::CHROMIUM,
+            "binary": xtask::CHROMIUM,
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -418,23 +418,4 @@ async fn browser() -> anyhow::Result<(
             .await
             .context("opening a Chromium session")?;
     Ok((client, driver, profile))
-}
-
-/// `bytes` compressed by gzip -9.
-pub fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes)?;
-    Ok(encoder.finish()?)
-}
-
-/// `bytes` compressed by brotli -q 11 (window 22), as `brotli` on the command line does.
-pub fn brotli(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)?;
-    Ok(out)
 }
