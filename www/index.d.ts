@@ -1,5 +1,5 @@
-// Types of the `@mobilepay/checkout` package (`index.js`, and `mobilepay-checkout.js`, the
-// script-tag entry, which re-exports it). Generated from the public surface's list,
+// Types of the `@mobilepay/checkout` package (`index.js`, and `auto.js`, the script-tag
+// entry, which re-exports it). Generated from the public surface's list,
 // xtask/src/surface.rs, by `cargo xtask surface --write`: edit the list, not this file.
 
 /** What the widget shows; the element reflects it as its `status` attribute. */

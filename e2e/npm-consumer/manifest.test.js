@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
 import Ajv from 'ajv';
 
 const require = createRequire(import.meta.url);
@@ -27,4 +29,16 @@ test('the manifest describes <mobilepay-checkout> with its events, properties an
   assert.ok(element.attributes.some((a) => a.name === 'order-id'));
   assert.ok(element.cssProperties.some((p) => p.name === '--mobilepay-accent'));
   assert.ok(element.cssParts.some((p) => p.name === 'qr'));
+});
+
+test('every module the manifest names is a file of the package', () => {
+  const manifest = require('@mobilepay/checkout/custom-elements.json');
+  const root = path.dirname(require.resolve('@mobilepay/checkout/package.json'));
+  for (const module of manifest.modules) {
+    assert.ok(fs.existsSync(path.join(root, module.path)), `${module.path} is in the package`);
+    for (const exported of module.exports ?? []) {
+      const from = exported.declaration?.module;
+      if (from) assert.ok(fs.existsSync(path.join(root, from)), `${from} is in the package`);
+    }
+  }
 });

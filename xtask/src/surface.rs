@@ -496,8 +496,8 @@ pub const SURFACE: Surface<'static> = Surface {
 
 /// The first lines of `www/index.d.ts`.
 const TYPES_HEADER: &str = "\
-// Types of the `@mobilepay/checkout` package (`index.js`, and `mobilepay-checkout.js`, the
-// script-tag entry, which re-exports it). Generated from the public surface's list,
+// Types of the `@mobilepay/checkout` package (`index.js`, and `auto.js`, the script-tag
+// entry, which re-exports it). Generated from the public surface's list,
 // xtask/src/surface.rs, by `cargo xtask surface --write`: edit the list, not this file.
 ";
 
@@ -752,8 +752,10 @@ impl Surface<'_> {
                 },
                 {
                     "kind": "javascript-module",
-                    "path": "mobilepay-checkout.js",
-                    "description": "The script-tag entry: defines <mobilepay-checkout> on import.",
+                    // The package's name for it (`@mobilepay/checkout/auto`); the backend
+                    // serves the same entry, bundled, as /widget/mobilepay-checkout.js.
+                    "path": "auto.js",
+                    "description": "The script-tag entry (served as /widget/mobilepay-checkout.js): defines <mobilepay-checkout> on import.",
                     "declarations": [],
                     "exports": auto_exports,
                 },
