@@ -173,7 +173,7 @@ async fn chaos(binary: &Path, work: &Path, options: &Options) -> anyhow::Result<
         options.seed, options.checkouts, options.seconds, options.seed
     );
     let counts = Arc::new(Counts::default());
-    let postgres = crate::streams::Postgres::start(work)?;
+    let postgres = crate::postgres::Postgres::start(work)?;
     let database_url = postgres.fresh_database("chaos")?;
 
     let (instances, ports) = Instances::new()?;

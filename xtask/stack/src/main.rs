@@ -24,6 +24,7 @@ mod backend;
 mod bench;
 mod chaos;
 mod notify;
+mod postgres;
 mod schemathesis;
 mod streams;
 

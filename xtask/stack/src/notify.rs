@@ -68,12 +68,12 @@ pub fn run_bench(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let work = target_dir(root).join("bench-notify");
     std::fs::create_dir_all(&work)?;
     let postgres = if options.postgres {
-        Some(crate::streams::Postgres::start(&work)?)
+        Some(crate::postgres::Postgres::start(&work)?)
     } else {
         None
     };
-    let machine = crate::streams::machine();
-    let started = crate::streams::date();
+    let machine = crate::backend::machine();
+    let started = crate::backend::date();
     let load_before = load();
     let results = tokio::runtime::Runtime::new()?.block_on(async {
         let mut results = Vec::new();
