@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::{Failure, SessionStatus};
 use mobilepay_wire::merchant::{self as wire, CheckoutStatus, CreateCheckout, EventType};
 use sqlx::{Any, Transaction};
@@ -27,8 +28,8 @@ use crate::sessions::{Session, Sessions};
 
 /// MOBILE-PAY's bounds for a QR payment, in whole FCFA (the seed document's; the sandbox's
 /// `payments::MAX_AMOUNT`, which a test compares).
-pub const MIN_AMOUNT: u64 = 1;
-pub const MAX_AMOUNT: u64 = 5_000_000;
+pub const MIN_AMOUNT: Amount = Amount::new(1);
+pub const MAX_AMOUNT: Amount = Amount::new(5_000_000);
 /// MOBILE-PAY's longest payment description, in characters.
 pub const MAX_DESCRIPTION: usize = 255;
 pub const MAX_REFERENCE: usize = 128;
@@ -50,8 +51,7 @@ pub const MAX_LIMIT: u32 = 100;
 pub struct Checkout {
     pub id: String,
     pub status: CheckoutStatus,
-    /// Whole FCFA.
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub reference: String,
     pub metadata: BTreeMap<String, String>,
@@ -62,7 +62,7 @@ pub struct Checkout {
     /// The phone that paid.
     pub payer: Option<String>,
     /// What its pending and succeeded refunds add up to ([`crate::refunds`] reserves it).
-    pub refunded: u64,
+    pub refunded: Amount,
 }
 
 impl Checkout {
@@ -75,7 +75,7 @@ impl Checkout {
 /// A checkout to create, every field within its bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCheckout {
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub reference: String,
     pub metadata: BTreeMap<String, String>,
@@ -173,7 +173,7 @@ pub enum Settlement {
     Failed(Failure),
     /// `payment.received` for another amount than the session's: not this checkout's payment.
     AmountMismatch {
-        received: u64,
+        received: Amount,
     },
 }
 
@@ -202,7 +202,7 @@ const COLUMNS: &str = "id, status, amount, description, reference, metadata, cre
 type Row = (
     String,
     String,
-    i64,
+    Amount,
     String,
     String,
     String,
@@ -210,7 +210,7 @@ type Row = (
     i64,
     Option<String>,
     Option<String>,
-    i64,
+    Amount,
 );
 
 /// A checkout read back; an unknown status in the table is a decoding error, never a status.
@@ -233,7 +233,7 @@ fn from_row(row: Row) -> Result<Checkout, sqlx::Error> {
         status: status
             .parse::<CheckoutStatus>()
             .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?,
-        amount: u64::try_from(amount).unwrap_or_default(),
+        amount,
         description,
         reference,
         metadata: serde_json::from_str(&metadata).unwrap_or_default(),
@@ -241,7 +241,7 @@ fn from_row(row: Row) -> Result<Checkout, sqlx::Error> {
         expires_at,
         return_url,
         payer,
-        refunded: u64::try_from(refunded).unwrap_or_default(),
+        refunded,
     })
 }
 
@@ -284,8 +284,12 @@ impl Checkouts {
             payer: checkout.payer.clone(),
             amount_refunded: checkout.refunded,
             amount_refundable: match checkout.status {
-                CheckoutStatus::Paid => checkout.amount.saturating_sub(checkout.refunded),
-                _ => 0,
+                // `refunded` never exceeds `amount` (the reservation's condition).
+                CheckoutStatus::Paid => checkout
+                    .amount
+                    .checked_sub(checkout.refunded)
+                    .unwrap_or(Amount::ZERO),
+                _ => Amount::ZERO,
             },
             refunds: None,
         }
@@ -319,14 +323,14 @@ impl Checkouts {
                 expires_at: at + new.expires_in,
                 return_url: new.return_url.clone(),
                 payer: None,
-                refunded: 0,
+                refunded: Amount::ZERO,
             };
             let inserted = sqlx::query(
                 "INSERT INTO checkouts (id, status, amount, description, reference, metadata, created_at, expires_at, return_url, updated_at)
                  VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&checkout.id)
-            .bind(i64::try_from(checkout.amount).map_err(|_| Error::Internal)?)
+            .bind(checkout.amount)
             .bind(&checkout.description)
             .bind(&checkout.reference)
             .bind(&metadata)
@@ -338,7 +342,7 @@ impl Checkouts {
             .await;
             match inserted {
                 Ok(_) => {
-                    tracing::info!(checkout_id = %checkout.id, amount = checkout.amount, "checkout created");
+                    tracing::info!(checkout_id = %checkout.id, amount = %checkout.amount, "checkout created");
                     return Ok(Created::New(checkout));
                 }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
@@ -631,8 +635,8 @@ impl Checkouts {
                 tracing::error!(
                     checkout_id = %session.checkout_id,
                     payment_id = %session.payment_id,
-                    expected = session.amount,
-                    received,
+                    expected = %session.amount,
+                    %received,
                     "payment.received with another amount than the checkout's: left open"
                 );
                 if let Some(checkout) = self.by_id_in(tx, &session.checkout_id).await? {
@@ -650,7 +654,7 @@ mod tests {
 
     fn body() -> CreateCheckout {
         CreateCheckout {
-            amount: 25_000,
+            amount: Amount::new(25_000),
             description: "Pagne wax".into(),
             reference: "order-1042".into(),
             metadata: None,
@@ -674,8 +678,8 @@ mod tests {
 
     #[test]
     fn every_bound_of_a_checkout_request_is_enforced() {
-        assert!(refused(|b| b.amount = 0));
-        assert!(refused(|b| b.amount = MAX_AMOUNT + 1));
+        assert!(refused(|b| b.amount = Amount::ZERO));
+        assert!(refused(|b| b.amount = Amount::new(MAX_AMOUNT.get() + 1)));
         assert!(!refused(|b| b.amount = MAX_AMOUNT));
         assert!(refused(|b| b.description = String::new()));
         assert!(refused(|b| b.description = "é".repeat(256)));
@@ -714,7 +718,7 @@ mod tests {
         let checkout = Checkout {
             id: "chk_0123456789abcdef01234567".into(),
             status: CheckoutStatus::Open,
-            amount: 1,
+            amount: Amount::new(1),
             description: "x".into(),
             reference: "r".into(),
             metadata: BTreeMap::new(),
@@ -722,7 +726,7 @@ mod tests {
             expires_at: 1_700_000_900,
             return_url: None,
             payer: None,
-            refunded: 0,
+            refunded: Amount::ZERO,
         };
         assert_eq!(
             decode_cursor(&encode_cursor(&checkout)),

@@ -23,9 +23,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mobilepay_client::TransactionQuery;
-use mobilepay_wire::ApiError;
 use mobilepay_wire::api::{InternationalTransfer, LocalTransfer, TransactionKind, Transfer};
 use mobilepay_wire::merchant::{self as wire, CheckoutStatus, CreateRefund, RefundStatus};
+use mobilepay_wire::{Amount, ApiError};
 use sqlx::{Any, Transaction};
 
 use crate::AppState;
@@ -34,9 +34,9 @@ use crate::{events, ids};
 
 pub const MAX_REASON: usize = 255;
 /// A local transfer's bounds at MOBILE-PAY (whole FCFA).
-pub const LOCAL_BOUNDS: (u64, u64) = (100, 2_000_000);
+pub const LOCAL_BOUNDS: (Amount, Amount) = (Amount::new(100), Amount::new(2_000_000));
 /// An international transfer's bounds at MOBILE-PAY.
-pub const INTERNATIONAL_BOUNDS: (u64, u64) = (500, 1_000_000);
+pub const INTERNATIONAL_BOUNDS: (Amount, Amount) = (Amount::new(500), Amount::new(1_000_000));
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 /// How long MOBILE-PAY keeps an `Idempotency-Key` (24 hours), less a margin: a transfer whose
@@ -72,8 +72,7 @@ pub fn country_of(phone: &str) -> Option<&'static str> {
 pub struct Refund {
     pub id: String,
     pub checkout_id: String,
-    /// Whole FCFA.
-    pub amount: u64,
+    pub amount: Amount,
     pub reason: String,
     pub status: RefundStatus,
     pub recipient_phone: String,
@@ -112,7 +111,7 @@ const COLUMNS: &str = "id, checkout_id, amount, reason, status, recipient_phone,
 type Row = (
     String,
     String,
-    i64,
+    Amount,
     String,
     String,
     String,
@@ -142,7 +141,7 @@ fn from_row(row: Row) -> Refund {
     Refund {
         id,
         checkout_id,
-        amount: u64::try_from(amount).unwrap_or_default(),
+        amount,
         reason,
         status: RefundStatus::parse(&status).unwrap_or(RefundStatus::Pending),
         recipient_phone,
@@ -285,7 +284,7 @@ impl IntoResponse for RefundError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefund {
     pub checkout_id: String,
-    pub amount: u64,
+    pub amount: Amount,
     pub reason: String,
 }
 
@@ -305,7 +304,7 @@ impl NewRefund {
                 "reason must be 1 to 255 characters",
             ));
         }
-        if body.amount == 0 {
+        if body.amount == Amount::ZERO {
             return Err(RefundError::InvalidParameter(
                 "amount must be a positive whole number of FCFA",
             ));
@@ -347,16 +346,15 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
             "amount must be 500 to 1,000,000 FCFA for a refund to another UEMOA country (an international transfer)"
         }));
     }
-    if new.amount > checkout.amount.saturating_sub(checkout.refunded) {
+    let refundable = checkout.amount.checked_sub(checkout.refunded);
+    if refundable.is_none_or(|refundable| new.amount > refundable) {
         return Err(RefundError::ExceedsRefundable);
     }
     // Asked first, so that a balance too low is a clear answer and not a refund that fails.
     let balance = state.mobilepay.balance().await?;
-    if balance.balance < new.amount {
+    if Amount::new(balance.balance) < new.amount {
         return Err(RefundError::InsufficientFunds);
     }
-    let amount = i64::try_from(new.amount)
-        .map_err(|_| RefundError::InvalidParameter("amount is too large"))?;
     let at = now();
     let refund = Refund {
         id: ids::refund_id(),
@@ -380,7 +378,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
         "UPDATE checkouts SET refunded = refunded + $1
          WHERE id = $2 AND status = 'paid' AND amount - refunded >= $1",
     )
-    .bind(amount)
+    .bind(refund.amount)
     .bind(&refund.checkout_id)
     .execute(&mut *tx)
     .await?
@@ -396,7 +394,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
     )
     .bind(&refund.id)
     .bind(&refund.checkout_id)
-    .bind(amount)
+    .bind(refund.amount)
     .bind(&refund.reason)
     .bind(&refund.recipient_phone)
     .bind(&refund.recipient_country)
@@ -404,7 +402,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    tracing::info!(refund_id = %refund.id, checkout_id = %refund.checkout_id, amount = refund.amount, country, "refund reserved");
+    tracing::info!(refund_id = %refund.id, checkout_id = %refund.checkout_id, amount = %refund.amount, country, "refund reserved");
     let result = transfer(state, &refund).await;
     apply_transfer(state, &refund, result).await?;
     get(state, &refund.id)
@@ -422,7 +420,7 @@ async fn transfer(state: &AppState, refund: &Refund) -> Result<Transfer, mobilep
     if refund.recipient_country == "CI" {
         let request = LocalTransfer {
             recipient_phone: refund.recipient_phone.clone(),
-            amount: refund.amount,
+            amount: refund.amount.get(),
             description: Some(format!("Remboursement {}", refund.id)),
         };
         state
@@ -433,7 +431,7 @@ async fn transfer(state: &AppState, refund: &Refund) -> Result<Transfer, mobilep
         let request = InternationalTransfer {
             recipient_country: refund.recipient_country.clone(),
             recipient_phone: refund.recipient_phone.clone(),
-            amount: refund.amount,
+            amount: refund.amount.get(),
         };
         state
             .mobilepay
@@ -579,7 +577,7 @@ pub async fn finish_in(
     };
     if status == RefundStatus::Failed {
         sqlx::query("UPDATE checkouts SET refunded = refunded - $1 WHERE id = $2")
-            .bind(i64::try_from(refund.amount).unwrap_or_default())
+            .bind(refund.amount)
             .bind(&refund.checkout_id)
             .execute(&mut **tx)
             .await?;
@@ -785,7 +783,7 @@ mod tests {
         let refund = Refund {
             id: "rf_0123456789abcdef01234567".into(),
             checkout_id: "chk_0123456789abcdef01234567".into(),
-            amount: 100,
+            amount: Amount::new(100),
             reason: "x".into(),
             status: RefundStatus::Pending,
             recipient_phone: "+2250700000001".into(),

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::{Failure, SessionStatus, StatusEvent};
 use tokio::sync::{OwnedMutexGuard, watch};
 
@@ -30,7 +31,7 @@ pub struct Session {
     pub token: String,
     /// The checkout this session is a payment attempt of.
     pub checkout_id: String,
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
@@ -52,7 +53,7 @@ pub struct Versioned {
 pub struct NewSession {
     pub checkout_id: String,
     /// The checkout's, never a browser's.
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
@@ -89,7 +90,7 @@ type SessionRow = (
     String,
     String,
     String,
-    i64,
+    Amount,
     String,
     String,
     String,
@@ -127,7 +128,7 @@ fn from_row(row: SessionRow) -> Result<Session, sqlx::Error> {
         id,
         token,
         checkout_id,
-        amount: u64::try_from(amount).unwrap_or_default(),
+        amount,
         description,
         payment_id,
         qr_payload,
@@ -273,7 +274,7 @@ impl Sessions {
         .bind(&session.id)
         .bind(&session.token)
         .bind(&session.checkout_id)
-        .bind(i64::try_from(session.amount).unwrap_or(i64::MAX))
+        .bind(session.amount)
         .bind(&session.description)
         .bind(&session.payment_id)
         .bind(&session.qr_payload)

@@ -264,7 +264,7 @@ async fn a_checkout_out_of_its_bounds_is_refused_with_what_to_fix() {
         assert_error(response, StatusCode::BAD_REQUEST, "INVALID_JSON").await;
     }
     assert_eq!(
-        mobilepay_merchant::checkouts::MAX_AMOUNT,
+        mobilepay_merchant::checkouts::MAX_AMOUNT.get(),
         mobilepay_sandbox::payments::MAX_AMOUNT,
         "MOBILE-PAY's bound for a QR payment"
     );

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Amount;
+
 /// `POST /v1/checkouts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -14,11 +16,11 @@ pub struct CreateCheckout {
     /// Whole FCFA, within MOBILE-PAY's bounds for a QR payment.
     #[cfg_attr(
         feature = "openapi",
-        schema(minimum = 1, maximum = 5_000_000, example = 25_000)
+        schema(value_type = u64, minimum = 1, maximum = 5_000_000, example = 25_000)
     )]
     // `25000.0` is the same JSON number as `25000` (and a JSON Schema `integer`).
-    #[serde(deserialize_with = "crate::api::whole_number")]
-    pub amount: u64,
+    #[serde(deserialize_with = "crate::amount::whole_amount")]
+    pub amount: Amount,
     /// Shown to the shopper and to MOBILE-PAY: no control characters, not only blanks.
     #[cfg_attr(
         feature = "openapi",
@@ -139,8 +141,11 @@ pub struct Checkout {
     )]
     pub id: String,
     pub status: CheckoutStatus,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_000_000))]
-    pub amount: u64,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = u64, minimum = 1, maximum = 5_000_000)
+    )]
+    pub amount: Amount,
     /// Always `FCFA`.
     #[cfg_attr(feature = "openapi", schema(example = "FCFA"))]
     pub currency: String,
@@ -158,10 +163,12 @@ pub struct Checkout {
     pub payer: Option<String>,
     /// What its pending and succeeded refunds add up to (whole FCFA).
     #[serde(default)]
-    pub amount_refunded: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount_refunded: Amount,
     /// What may still be refunded: the amount less `amount_refunded` once paid, else 0.
     #[serde(default)]
-    pub amount_refundable: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount_refundable: Amount,
     /// Its refunds, oldest first: in `GET /v1/checkouts/{id}` only (absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refunds: Option<Vec<Refund>>,
@@ -180,10 +187,10 @@ pub struct CreateRefund {
     /// another UEMOA country's.
     #[cfg_attr(
         feature = "openapi",
-        schema(minimum = 100, maximum = 2_000_000, example = 5_000)
+        schema(value_type = u64, minimum = 100, maximum = 2_000_000, example = 5_000)
     )]
-    #[serde(deserialize_with = "crate::api::whole_number")]
-    pub amount: u64,
+    #[serde(deserialize_with = "crate::amount::whole_amount")]
+    pub amount: Amount,
     /// Why, for the shop's records and the transfer's description: not only blanks and
     /// control characters.
     #[cfg_attr(
@@ -230,7 +237,8 @@ pub struct Refund {
     pub id: String,
     pub status: RefundStatus,
     pub checkout_id: String,
-    pub amount: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount: Amount,
     /// Always `FCFA`.
     pub currency: String,
     pub reason: String,
@@ -332,7 +340,7 @@ mod tests {
             data: Checkout {
                 id: "chk_1".into(),
                 status: CheckoutStatus::Open,
-                amount: 25_000,
+                amount: Amount::new(25_000),
                 currency: "FCFA".into(),
                 description: "Pagne".into(),
                 reference: "order-1".into(),
@@ -342,8 +350,8 @@ mod tests {
                 pay_url: "https://shop.example/pay/chk_1".into(),
                 return_url: None,
                 payer: None,
-                amount_refunded: 0,
-                amount_refundable: 0,
+                amount_refunded: Amount::ZERO,
+                amount_refundable: Amount::ZERO,
                 refunds: None,
             },
         };
@@ -365,7 +373,7 @@ mod tests {
             id: "rf_1".into(),
             status: RefundStatus::Failed,
             checkout_id: "chk_1".into(),
-            amount: 5_000,
+            amount: Amount::new(5_000),
             currency: "FCFA".into(),
             reason: "Retour".into(),
             recipient_phone: "+221770000001".into(),

@@ -152,7 +152,8 @@ pub async fn create(
     let payment = state
         .mobilepay
         .create_qr_payment(&CreateQrPayment {
-            amount: checkout.amount,
+            // MOBILE-PAY's API counts in plain numbers.
+            amount: checkout.amount.get(),
             description: checkout.description.clone(),
             merchant_id: state.config.merchant_id.clone(),
         })

@@ -16,6 +16,7 @@ use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use mobilepay_wire::Amount;
 use mobilepay_wire::merchant::{Checkout, CheckoutStatus, Refund, RefundStatus};
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
 use serde::Deserialize;
@@ -181,11 +182,11 @@ fn search(filters: &Filters, lang: Lang) -> Result<Search, &'static str> {
 struct Listed {
     id: String,
     status: String,
-    amount: i64,
+    amount: Amount,
     description: String,
     reference: String,
     created_at: i64,
-    refunded: i64,
+    refunded: Amount,
 }
 
 /// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
@@ -381,7 +382,7 @@ fn table(rows: &[Listed], filters: &Filters, next: Option<&str>, lang: Lang) -> 
                         p.line.muted {
                             span {
                                 strong.status { (CheckoutStatus::parse(&row.status).map_or("—", |s| status_name(s, lang))) }
-                                @if row.refunded > 0 {
+                                @if row.refunded > Amount::ZERO {
                                     " · " (lang.t("remboursé ", "refunded ")) (lang.fcfa(row.refunded))
                                 }
                             }
@@ -605,7 +606,7 @@ fn notice_text(timeline: &Timeline, notice: &Notice, lang: Lang) -> Option<Strin
         .flatten()
         .find(|r| r.id == notice.refund)
     {
-        let amount = lang.fcfa(i64::try_from(refund.amount).unwrap_or(i64::MAX));
+        let amount = lang.fcfa(refund.amount);
         return Some(match (lang, refund.status) {
             (Lang::Fr, RefundStatus::Failed) => format!("Remboursement de {amount} refusé."),
             (Lang::En, RefundStatus::Failed) => format!("Refund of {amount} refused."),
@@ -650,7 +651,7 @@ fn page(
         Lang::En => format!("Checkout {}", checkout.reference),
     };
     let here = format!("/console/checkouts/{}", checkout.id);
-    let amount = |a: u64| lang.fcfa(i64::try_from(a).unwrap_or(i64::MAX));
+    let amount = |a: Amount| lang.fcfa(a);
     layout(
         lang,
         &title,
@@ -701,13 +702,13 @@ fn refunds_section(
         .as_deref()
         .and_then(crate::refunds::country_of);
     let refundable = checkout.status == CheckoutStatus::Paid
-        && checkout.amount_refundable > 0
+        && checkout.amount_refundable > Amount::ZERO
         && country.is_some();
     let bounds = match country {
         Some("CI") => crate::refunds::LOCAL_BOUNDS,
         _ => crate::refunds::INTERNATIONAL_BOUNDS,
     };
-    let amount = |a: u64| lang.fcfa(i64::try_from(a).unwrap_or(i64::MAX));
+    let amount = |a: Amount| lang.fcfa(a);
     let typed = draft
         .amount
         .clone()
@@ -866,14 +867,14 @@ fn received_section(lang: Lang, timeline: &Timeline) -> Markup {
                         li {
                             @match &received.event.kind {
                                 EventKind::PaymentReceived(d) => {
-                                    strong { code { "payment.received" } } " · " (lang.fcfa(i64::try_from(d.amount).unwrap_or(i64::MAX)))
+                                    strong { code { "payment.received" } } " · " (lang.fcfa(d.amount))
                                     " · " (lang.t("de ", "from ")) (d.payer)
                                 }
                                 EventKind::TransactionFailed(d) => {
                                     strong { code { "transaction.failed" } } " · " code { (d.error_code) }
                                 }
                                 EventKind::TransferCompleted(d) => {
-                                    strong { code { "transfer.completed" } } " · " (lang.fcfa(i64::try_from(d.amount).unwrap_or(i64::MAX)))
+                                    strong { code { "transfer.completed" } } " · " (lang.fcfa(d.amount))
                                     " · " code { (d.transfer_id) }
                                 }
                                 EventKind::Unknown { .. } => {}
