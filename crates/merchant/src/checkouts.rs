@@ -17,10 +17,12 @@ use std::collections::BTreeMap;
 
 use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::{Failure, SessionStatus};
+use mobilepay_wire::ids::{CheckoutId, SessionId};
 use mobilepay_wire::merchant::{self as wire, CheckoutStatus, CreateCheckout, EventType};
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row as _, Transaction};
 
-use crate::db::{Db, now, rfc3339};
+use crate::db::{Db, now, parsed, rfc3339};
 use crate::error::Error;
 use crate::events;
 use crate::ids;
@@ -49,7 +51,7 @@ pub const MAX_LIMIT: u32 = 100;
 /// One checkout as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkout {
-    pub id: String,
+    pub id: CheckoutId,
     pub status: CheckoutStatus,
     pub amount: Amount,
     pub description: String,
@@ -199,50 +201,25 @@ fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
 
 const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer, refunded";
 
-type Row = (
-    String,
-    String,
-    Amount,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Amount,
-);
-
-/// A checkout read back; an unknown status in the table is a decoding error, never a status.
-fn from_row(row: Row) -> Result<Checkout, sqlx::Error> {
-    let (
-        id,
-        status,
-        amount,
-        description,
-        reference,
-        metadata,
-        created_at,
-        expires_at,
-        return_url,
-        payer,
-        refunded,
-    ) = row;
-    Ok(Checkout {
-        id,
-        status: status
-            .parse::<CheckoutStatus>()
-            .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?,
-        amount,
-        description,
-        reference,
-        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        created_at,
-        expires_at,
-        return_url,
-        payer,
-        refunded,
-    })
+/// A checkout of the columns [`COLUMNS`]; an unknown status, a malformed id or a negative
+/// amount in the table is a decoding error, never a value.
+impl<'r> sqlx::FromRow<'r, AnyRow> for Checkout {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        let metadata: String = row.try_get("metadata")?;
+        Ok(Checkout {
+            id: row.try_get("id")?,
+            status: parsed(row, "status")?,
+            amount: row.try_get("amount")?,
+            description: row.try_get("description")?,
+            reference: row.try_get("reference")?,
+            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            return_url: row.try_get("return_url")?,
+            payer: row.try_get("payer")?,
+            refunded: row.try_get("refunded")?,
+        })
+    }
 }
 
 /// The checkouts' store.
@@ -298,7 +275,7 @@ impl Checkouts {
     /// Creates a checkout, or answers the reference's open one if it has the same amount.
     pub async fn create(&self, new: NewCheckout) -> Result<Created, Error> {
         // An open checkout of this reference past its expiry must not hold the reference.
-        let due: Vec<String> = sqlx::query_scalar(
+        let due: Vec<CheckoutId> = sqlx::query_scalar(
             "SELECT id FROM checkouts WHERE reference = $1 AND status = 'open' AND expires_at <= $2",
         )
         .bind(&new.reference)
@@ -350,11 +327,11 @@ impl Checkouts {
             }
             let sql =
                 format!("SELECT {COLUMNS} FROM checkouts WHERE reference = $1 AND status = 'open'");
-            let open: Option<Row> = sqlx::query_as(&sql)
+            let open: Option<Checkout> = sqlx::query_as(&sql)
                 .bind(&new.reference)
                 .fetch_optional(&self.db.pool)
                 .await?;
-            if let Some(existing) = open.map(from_row).transpose()? {
+            if let Some(existing) = open {
                 return if existing.amount == new.amount {
                     Ok(Created::Existing(existing))
                 } else {
@@ -366,7 +343,7 @@ impl Checkouts {
     }
 
     /// The checkout `id`, its expiry applied if due.
-    pub async fn get(&self, id: &str) -> Result<Option<Checkout>, Error> {
+    pub async fn get(&self, id: &CheckoutId) -> Result<Option<Checkout>, Error> {
         let Some(checkout) = self.by_id(id).await? else {
             return Ok(None);
         };
@@ -377,26 +354,24 @@ impl Checkouts {
         Ok(Some(checkout))
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<Checkout>, sqlx::Error> {
+    async fn by_id(&self, id: &CheckoutId) -> Result<Option<Checkout>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM checkouts WHERE id = $1");
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.db.pool)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     async fn by_id_in(
         &self,
         tx: &mut Transaction<'_, Any>,
-        id: &str,
+        id: &CheckoutId,
     ) -> Result<Option<Checkout>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM checkouts WHERE id = $1");
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&mut **tx)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     /// A page of checkouts, newest first, and the cursor of the next page if there is one.
@@ -444,19 +419,14 @@ impl Checkouts {
             "SELECT {COLUMNS} FROM checkouts {where_clause} ORDER BY created_at DESC, id DESC LIMIT ${}",
             binds.len()
         );
-        let mut select = sqlx::query_as::<_, Row>(&sql);
+        let mut select = sqlx::query_as::<_, Checkout>(&sql);
         for bind in binds {
             select = match bind {
                 Bind::Text(text) => select.bind(text),
                 Bind::Int(int) => select.bind(int),
             };
         }
-        let mut page: Vec<Checkout> = select
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()?;
+        let mut page = select.fetch_all(&self.db.pool).await?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);
         let next = if more {
@@ -469,12 +439,12 @@ impl Checkouts {
 
     /// Cancels the open checkout `id`, and ends its sessions still waiting for a payment (their
     /// widgets show `expired`).
-    pub async fn cancel(&self, sessions: &Sessions, id: &str) -> Result<Checkout, Error> {
+    pub async fn cancel(&self, sessions: &Sessions, id: &CheckoutId) -> Result<Checkout, Error> {
         let current = self.get(id).await?.ok_or(Error::CheckoutNotFound)?;
         if current.status != CheckoutStatus::Open {
             return Err(Error::CheckoutNotOpen);
         }
-        let waiting: Vec<String> = sqlx::query_scalar(
+        let waiting: Vec<SessionId> = sqlx::query_scalar(
             "SELECT id FROM sessions WHERE checkout_id = $1 AND status = 'awaiting_payment'",
         )
         .bind(id)
@@ -512,7 +482,7 @@ impl Checkouts {
 
     /// Expires the open checkouts past their expiry (a bounded batch); returns how many.
     pub async fn expire_due(&self) -> Result<usize, Error> {
-        let due: Vec<String> = sqlx::query_scalar(
+        let due: Vec<CheckoutId> = sqlx::query_scalar(
             "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT 100",
         )
         .bind(now())
@@ -529,7 +499,7 @@ impl Checkouts {
 
     /// Marks `id` expired if it is open and due. Its sessions expire on their own: none
     /// outlives its checkout.
-    async fn expire(&self, id: &str) -> Result<bool, Error> {
+    async fn expire(&self, id: &CheckoutId) -> Result<bool, Error> {
         let mut tx = self.db.begin().await?;
         let condition = format!("status = 'open' AND expires_at <= {}", now());
         let Some(expired) = self
@@ -552,7 +522,7 @@ impl Checkouts {
     async fn transition_in(
         &self,
         tx: &mut Transaction<'_, Any>,
-        id: &str,
+        id: &CheckoutId,
         condition: &str,
         to: CheckoutStatus,
         payer: Option<&str>,
@@ -561,14 +531,13 @@ impl Checkouts {
             "UPDATE checkouts SET status = $1, payer = COALESCE($2, payer), updated_at = $3
              WHERE id = $4 AND {condition} RETURNING {COLUMNS}"
         );
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(to.as_str())
             .bind(payer)
             .bind(now())
             .bind(id)
             .fetch_optional(&mut **tx)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     /// Applies what MOBILE-PAY said of `session`'s payment, in `tx`: the session's status, the
@@ -716,7 +685,9 @@ mod tests {
     #[test]
     fn a_cursor_reads_back_and_a_forged_one_is_refused() {
         let checkout = Checkout {
-            id: "chk_0123456789abcdef01234567".into(),
+            id: "chk_0123456789abcdef01234567"
+                .parse()
+                .expect("a checkout id"),
             status: CheckoutStatus::Open,
             amount: Amount::new(1),
             description: "x".into(),
@@ -730,7 +701,7 @@ mod tests {
         };
         assert_eq!(
             decode_cursor(&encode_cursor(&checkout)),
-            Some((1_700_000_000, checkout.id.clone()))
+            Some((1_700_000_000, checkout.id.to_string()))
         );
         assert_eq!(decode_cursor("not a cursor"), None);
         assert_eq!(decode_cursor("no-dot"), None);

@@ -381,7 +381,7 @@ async fn store_in(
         {
             return Ok(Row {
                 stored: Stored::Applied,
-                woken: Some(session.id.clone()),
+                woken: Some(session.id.to_string()),
                 refund_ended: false,
             });
         }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::Amount;
+use crate::ids::{CheckoutId, EventId, RefundId};
 
 /// `POST /v1/checkouts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,11 +136,12 @@ pub struct Checkout {
     #[cfg_attr(
         feature = "openapi",
         schema(
+            value_type = String,
             pattern = "^chk_[0-9a-f]{24}$",
             example = "chk_5f0c2a9e4b7d1c3a8e6f0b2d"
         )
     )]
-    pub id: String,
+    pub id: CheckoutId,
     pub status: CheckoutStatus,
     #[cfg_attr(
         feature = "openapi",
@@ -180,6 +182,8 @@ pub struct Checkout {
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// A `paid` checkout with a payer.
+    // A `String`, parsed by the backend: a malformed id is `INVALID_PARAMETER` (documented),
+    // not the `INVALID_JSON` a `CheckoutId` field would give.
     #[cfg_attr(feature = "openapi", schema(pattern = "^chk_[0-9a-f]{24}$"))]
     pub checkout_id: String,
     /// Whole FCFA, at most the checkout's `amount_refundable`, and within MOBILE-PAY's bounds
@@ -233,10 +237,14 @@ impl RefundStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refund {
-    #[cfg_attr(feature = "openapi", schema(pattern = "^rf_[0-9a-f]{24}$"))]
-    pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^rf_[0-9a-f]{24}$")
+    )]
+    pub id: RefundId,
     pub status: RefundStatus,
-    pub checkout_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub checkout_id: CheckoutId,
     #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub amount: Amount,
     /// Always `FCFA`.
@@ -315,8 +323,11 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
-    #[cfg_attr(feature = "openapi", schema(pattern = "^evt_[0-9a-f]{24}$"))]
-    pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^evt_[0-9a-f]{24}$")
+    )]
+    pub id: EventId,
     #[serde(rename = "type")]
     pub kind: EventType,
     /// RFC 3339, UTC.
@@ -330,15 +341,17 @@ pub struct Event {
 mod tests {
     use super::*;
 
+    const CHECKOUT_ID: &str = "chk_5f0c2a9e4b7d1c3a8e6f0b2d";
+
     #[test]
     fn an_event_has_the_documented_shape() {
         let event = Event {
-            id: "evt_1".into(),
+            id: "evt_0123456789abcdef01234567".parse().expect("an event id"),
             kind: EventType::AmountMismatch,
             created_at: "2026-12-01T10:00:00Z".into(),
             sequence: 2,
             data: Checkout {
-                id: "chk_1".into(),
+                id: CHECKOUT_ID.parse().expect("a checkout id"),
                 status: CheckoutStatus::Open,
                 amount: Amount::new(25_000),
                 currency: "FCFA".into(),
@@ -370,9 +383,9 @@ mod tests {
     #[test]
     fn a_refund_has_the_documented_shape() {
         let refund = Refund {
-            id: "rf_1".into(),
+            id: "rf_0123456789abcdef01234567".parse().expect("a refund id"),
             status: RefundStatus::Failed,
-            checkout_id: "chk_1".into(),
+            checkout_id: CHECKOUT_ID.parse().expect("a checkout id"),
             amount: Amount::new(5_000),
             currency: "FCFA".into(),
             reason: "Retour".into(),
@@ -388,7 +401,8 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({
-                "id": "rf_1", "status": "failed", "checkout_id": "chk_1", "amount": 5_000,
+                "id": "rf_0123456789abcdef01234567", "status": "failed",
+                "checkout_id": CHECKOUT_ID, "amount": 5_000,
                 "currency": "FCFA", "reason": "Retour", "recipient_phone": "+221770000001",
                 "recipient_country": "SN", "transfer_id": null,
                 "failure_code": "TRANSACTION_DECLINED", "failure_message": "Transaction refusée",

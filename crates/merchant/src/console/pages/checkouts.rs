@@ -17,6 +17,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use mobilepay_wire::Amount;
+use mobilepay_wire::ids::CheckoutId;
 use mobilepay_wire::merchant::{Checkout, CheckoutStatus, Refund, RefundStatus};
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
 use serde::Deserialize;
@@ -467,7 +468,7 @@ struct Timeline {
 }
 
 async fn checkout(state: &Arc<AppState>, id: &str) -> Result<Checkout, PageError> {
-    if !ids::is_checkout_id(id) {
+    if id.parse::<CheckoutId>().is_err() {
         return Err(PageError::CheckoutNotFound);
     }
     let answer = v1::call(
@@ -994,7 +995,7 @@ pub async fn refund(
     Form(form): Form<RefundForm>,
 ) -> Result<Response, PageError> {
     let key = form_key("refund", &form.form).ok_or(PageError::FormInvalid)?;
-    if !ids::is_checkout_id(&id) {
+    if id.parse::<CheckoutId>().is_err() {
         return Err(PageError::CheckoutNotFound);
     }
     let amount = typed_amount(&form.amount);
