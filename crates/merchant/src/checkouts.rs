@@ -194,11 +194,6 @@ fn encode_cursor(checkout: &Checkout) -> String {
     format!("{}.{}", checkout.created_at, checkout.id)
 }
 
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
-    Some((created_at, id))
-}
-
 const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer, refunded";
 
 /// A checkout of the columns [`COLUMNS`]; an unknown status, a malformed id or a negative
@@ -381,7 +376,7 @@ impl Checkouts {
             return Err(Error::InvalidParameter("limit must be 1 to 100"));
         }
         let cursor = match &query.cursor {
-            Some(cursor) => Some(decode_cursor(cursor).ok_or(Error::InvalidParameter(
+            Some(cursor) => Some(ids::position(cursor).ok_or(Error::InvalidParameter(
                 "cursor must be a created_at.id position, as next_cursor is",
             ))?),
             None => None,
@@ -700,10 +695,10 @@ mod tests {
             refunded: Amount::ZERO,
         };
         assert_eq!(
-            decode_cursor(&encode_cursor(&checkout)),
+            ids::position(&encode_cursor(&checkout)),
             Some((1_700_000_000, checkout.id.to_string()))
         );
-        assert_eq!(decode_cursor("not a cursor"), None);
-        assert_eq!(decode_cursor("no-dot"), None);
+        assert_eq!(ids::position("not a cursor"), None);
+        assert_eq!(ids::position("no-dot"), None);
     }
 }

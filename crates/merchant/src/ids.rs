@@ -81,6 +81,13 @@ pub fn cursor_parts(cursor: &str, n: usize) -> Option<(i64, String, Option<i64>)
     Some((number(parts.first()?)?, (*id).to_owned(), seq))
 }
 
+/// The position a two-part cursor names, `(created_at, id)`: the lists of checkouts and of
+/// refunds, both in that order. `None` if it is not of the documented pattern.
+pub fn position(cursor: &str) -> Option<(i64, String)> {
+    let (created_at, id, _) = cursor_parts(cursor, 2)?;
+    Some((created_at, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -608,15 +608,9 @@ pub async fn list(
 }
 
 /// Where a page ended: the last refund's creation time and id (the list's order), as
-/// [`ids::cursor_parts`] reads it.
+/// [`ids::position`] reads it.
 fn encode_cursor(refund: &Refund) -> String {
     format!("{}.{}", refund.created_at, refund.id)
-}
-
-/// The position a cursor of [`list`] names; `None` if it is not of the documented pattern.
-pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
-    Some((created_at, id))
 }
 
 /// Reconciles refunds pending for `overdue_after` seconds or more: one whose transfer never
@@ -755,10 +749,10 @@ mod tests {
             updated_at: 1_700_000_000,
         };
         assert_eq!(
-            decode_cursor(&encode_cursor(&refund)),
+            ids::position(&encode_cursor(&refund)),
             Some((1_700_000_000, refund.id.to_string()))
         );
-        assert_eq!(decode_cursor("zz"), None);
-        assert_eq!(decode_cursor("12.rf-x"), None);
+        assert_eq!(ids::position("zz"), None);
+        assert_eq!(ids::position("12.rf-x"), None);
     }
 }

@@ -146,7 +146,7 @@ async fn list_refunds(
     let cursor = match params.cursor.as_deref() {
         None => None,
         Some(text) => Some(
-            refunds::decode_cursor(text).ok_or(RefundError::InvalidParameter(
+            crate::ids::position(text).ok_or(RefundError::InvalidParameter(
                 "cursor must be a created_at.id position, as next_cursor is",
             ))?,
         ),

@@ -57,18 +57,7 @@ fn refund_status(status: RefundStatus, lang: Lang) -> &'static str {
 }
 
 fn event_name(kind: &str, lang: Lang) -> &'static str {
-    match kind {
-        "checkout.paid" => lang.t("Payé", "Paid"),
-        "checkout.payment_failed" => {
-            lang.t("Tentative de paiement échouée", "Payment attempt failed")
-        }
-        "checkout.expired" => lang.t("Expiré", "Expired"),
-        "checkout.canceled" => lang.t("Annulé", "Canceled"),
-        "checkout.amount_mismatch" => lang.t("Montant reçu différent", "Amount mismatch"),
-        "refund.succeeded" => lang.t("Remboursement effectué", "Refund succeeded"),
-        "refund.failed" => lang.t("Remboursement échoué", "Refund failed"),
-        _ => lang.t("Autre événement", "Other event"),
-    }
+    super::event_name(kind, lang).unwrap_or_else(|| lang.t("Autre événement", "Other event"))
 }
 
 fn delivery_status(status: &str, lang: Lang) -> &'static str {
