@@ -54,7 +54,7 @@ fn read_session(json: &JsValue) -> Option<Session> {
     Some(Session {
         session_id: text(json, "session_id")?,
         payment_id: text(json, "payment_id")?,
-        amount: amount as u64,
+        amount: mobilepay_wire::Amount::new(amount as u64),
         description: text(json, "description")?,
         qr_payload: text(json, "qr_payload")?,
         expires_at: js_sys::Date::parse(&text(json, "expires_at")?),

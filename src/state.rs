@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::SessionStatus;
 
 /// Why the widget could not show a session: the backend's `error_code`, or one of the widget's
@@ -28,7 +29,7 @@ pub struct Session {
     pub session_id: String,
     pub payment_id: String,
     /// Whole FCFA, decided by the merchant's server.
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     /// What the QR code encodes, and the link that opens the wallet app.
     pub qr_payload: String,
@@ -237,7 +238,7 @@ mod tests {
         Session {
             session_id: "cs_1".into(),
             payment_id: PAYMENT.into(),
-            amount: 25_000,
+            amount: Amount::new(25_000),
             description: "Pagne wax 6 yards".into(),
             qr_payload: "http://127.0.0.1:8090/wallet/PAYTEST000001".into(),
             expires_at: 4_070_908_800_000.0,

@@ -232,7 +232,7 @@ impl Painter {
                 status,
                 failure,
             } => {
-                let amount = mobilepay_wire::format_amount(session.amount);
+                let amount = session.amount.fcfa();
                 let mut region = vec![
                     dom.el(
                         "p",

@@ -18,7 +18,7 @@ fn session(payment_id: &str, expires_at: &str) -> CheckoutSession {
         session_id: format!("cs_{payment_id}"),
         order_id: "ord_1".into(),
         status: SessionStatus::AwaitingPayment,
-        amount: 25_000,
+        amount: mobilepay_wire::Amount::new(25_000),
         currency: "FCFA".into(),
         description: "Pagne wax 6 yards".into(),
         payment_id: payment_id.into(),

@@ -193,7 +193,7 @@ mod tests {
             session: std::sync::Arc::new(crate::state::Session {
                 session_id: "cs_1".into(),
                 payment_id: "PAY1".into(),
-                amount: 5,
+                amount: mobilepay_wire::Amount::new(5),
                 description: "d".into(),
                 qr_payload: "https://x.test/p".into(),
                 expires_at: 0.0,

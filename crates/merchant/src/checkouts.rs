@@ -15,11 +15,14 @@
 
 use std::collections::BTreeMap;
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::{Failure, SessionStatus};
+use mobilepay_wire::ids::{CheckoutId, SessionId};
 use mobilepay_wire::merchant::{self as wire, CheckoutStatus, CreateCheckout, EventType};
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row as _, Transaction};
 
-use crate::db::{Db, now, rfc3339};
+use crate::db::{Db, now, parsed, rfc3339};
 use crate::error::Error;
 use crate::events;
 use crate::ids;
@@ -27,8 +30,8 @@ use crate::sessions::{Session, Sessions};
 
 /// MOBILE-PAY's bounds for a QR payment, in whole FCFA (the seed document's; the sandbox's
 /// `payments::MAX_AMOUNT`, which a test compares).
-pub const MIN_AMOUNT: u64 = 1;
-pub const MAX_AMOUNT: u64 = 5_000_000;
+pub const MIN_AMOUNT: Amount = Amount::new(1);
+pub const MAX_AMOUNT: Amount = Amount::new(5_000_000);
 /// MOBILE-PAY's longest payment description, in characters.
 pub const MAX_DESCRIPTION: usize = 255;
 pub const MAX_REFERENCE: usize = 128;
@@ -48,10 +51,9 @@ pub const MAX_LIMIT: u32 = 100;
 /// One checkout as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkout {
-    pub id: String,
+    pub id: CheckoutId,
     pub status: CheckoutStatus,
-    /// Whole FCFA.
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub reference: String,
     pub metadata: BTreeMap<String, String>,
@@ -62,7 +64,7 @@ pub struct Checkout {
     /// The phone that paid.
     pub payer: Option<String>,
     /// What its pending and succeeded refunds add up to ([`crate::refunds`] reserves it).
-    pub refunded: u64,
+    pub refunded: Amount,
 }
 
 impl Checkout {
@@ -75,7 +77,7 @@ impl Checkout {
 /// A checkout to create, every field within its bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCheckout {
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub reference: String,
     pub metadata: BTreeMap<String, String>,
@@ -173,7 +175,7 @@ pub enum Settlement {
     Failed(Failure),
     /// `payment.received` for another amount than the session's: not this checkout's payment.
     AmountMismatch {
-        received: u64,
+        received: Amount,
     },
 }
 
@@ -192,57 +194,27 @@ fn encode_cursor(checkout: &Checkout) -> String {
     format!("{}.{}", checkout.created_at, checkout.id)
 }
 
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
-    Some((created_at, id))
-}
-
 const COLUMNS: &str = "id, status, amount, description, reference, metadata, created_at, expires_at, return_url, payer, refunded";
 
-type Row = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    i64,
-);
-
-/// A checkout read back; an unknown status in the table is a decoding error, never a status.
-fn from_row(row: Row) -> Result<Checkout, sqlx::Error> {
-    let (
-        id,
-        status,
-        amount,
-        description,
-        reference,
-        metadata,
-        created_at,
-        expires_at,
-        return_url,
-        payer,
-        refunded,
-    ) = row;
-    Ok(Checkout {
-        id,
-        status: status
-            .parse::<CheckoutStatus>()
-            .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))?,
-        amount: u64::try_from(amount).unwrap_or_default(),
-        description,
-        reference,
-        metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-        created_at,
-        expires_at,
-        return_url,
-        payer,
-        refunded: u64::try_from(refunded).unwrap_or_default(),
-    })
+/// A checkout of the columns [`COLUMNS`]; an unknown status, a malformed id or a negative
+/// amount in the table is a decoding error, never a value.
+impl<'r> sqlx::FromRow<'r, AnyRow> for Checkout {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        let metadata: String = row.try_get("metadata")?;
+        Ok(Checkout {
+            id: row.try_get("id")?,
+            status: parsed(row, "status")?,
+            amount: row.try_get("amount")?,
+            description: row.try_get("description")?,
+            reference: row.try_get("reference")?,
+            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            return_url: row.try_get("return_url")?,
+            payer: row.try_get("payer")?,
+            refunded: row.try_get("refunded")?,
+        })
+    }
 }
 
 /// The checkouts' store.
@@ -284,8 +256,12 @@ impl Checkouts {
             payer: checkout.payer.clone(),
             amount_refunded: checkout.refunded,
             amount_refundable: match checkout.status {
-                CheckoutStatus::Paid => checkout.amount.saturating_sub(checkout.refunded),
-                _ => 0,
+                // `refunded` never exceeds `amount` (the reservation's condition).
+                CheckoutStatus::Paid => checkout
+                    .amount
+                    .checked_sub(checkout.refunded)
+                    .unwrap_or(Amount::ZERO),
+                _ => Amount::ZERO,
             },
             refunds: None,
         }
@@ -294,7 +270,7 @@ impl Checkouts {
     /// Creates a checkout, or answers the reference's open one if it has the same amount.
     pub async fn create(&self, new: NewCheckout) -> Result<Created, Error> {
         // An open checkout of this reference past its expiry must not hold the reference.
-        let due: Vec<String> = sqlx::query_scalar(
+        let due: Vec<CheckoutId> = sqlx::query_scalar(
             "SELECT id FROM checkouts WHERE reference = $1 AND status = 'open' AND expires_at <= $2",
         )
         .bind(&new.reference)
@@ -319,14 +295,14 @@ impl Checkouts {
                 expires_at: at + new.expires_in,
                 return_url: new.return_url.clone(),
                 payer: None,
-                refunded: 0,
+                refunded: Amount::ZERO,
             };
             let inserted = sqlx::query(
                 "INSERT INTO checkouts (id, status, amount, description, reference, metadata, created_at, expires_at, return_url, updated_at)
                  VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&checkout.id)
-            .bind(i64::try_from(checkout.amount).map_err(|_| Error::Internal)?)
+            .bind(checkout.amount)
             .bind(&checkout.description)
             .bind(&checkout.reference)
             .bind(&metadata)
@@ -338,7 +314,7 @@ impl Checkouts {
             .await;
             match inserted {
                 Ok(_) => {
-                    tracing::info!(checkout_id = %checkout.id, amount = checkout.amount, "checkout created");
+                    tracing::info!(checkout_id = %checkout.id, amount = %checkout.amount, "checkout created");
                     return Ok(Created::New(checkout));
                 }
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {}
@@ -346,11 +322,11 @@ impl Checkouts {
             }
             let sql =
                 format!("SELECT {COLUMNS} FROM checkouts WHERE reference = $1 AND status = 'open'");
-            let open: Option<Row> = sqlx::query_as(&sql)
+            let open: Option<Checkout> = sqlx::query_as(&sql)
                 .bind(&new.reference)
                 .fetch_optional(&self.db.pool)
                 .await?;
-            if let Some(existing) = open.map(from_row).transpose()? {
+            if let Some(existing) = open {
                 return if existing.amount == new.amount {
                     Ok(Created::Existing(existing))
                 } else {
@@ -362,7 +338,7 @@ impl Checkouts {
     }
 
     /// The checkout `id`, its expiry applied if due.
-    pub async fn get(&self, id: &str) -> Result<Option<Checkout>, Error> {
+    pub async fn get(&self, id: &CheckoutId) -> Result<Option<Checkout>, Error> {
         let Some(checkout) = self.by_id(id).await? else {
             return Ok(None);
         };
@@ -373,26 +349,24 @@ impl Checkouts {
         Ok(Some(checkout))
     }
 
-    async fn by_id(&self, id: &str) -> Result<Option<Checkout>, sqlx::Error> {
+    async fn by_id(&self, id: &CheckoutId) -> Result<Option<Checkout>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM checkouts WHERE id = $1");
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&self.db.pool)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     async fn by_id_in(
         &self,
         tx: &mut Transaction<'_, Any>,
-        id: &str,
+        id: &CheckoutId,
     ) -> Result<Option<Checkout>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM checkouts WHERE id = $1");
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(id)
             .fetch_optional(&mut **tx)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     /// A page of checkouts, newest first, and the cursor of the next page if there is one.
@@ -402,7 +376,7 @@ impl Checkouts {
             return Err(Error::InvalidParameter("limit must be 1 to 100"));
         }
         let cursor = match &query.cursor {
-            Some(cursor) => Some(decode_cursor(cursor).ok_or(Error::InvalidParameter(
+            Some(cursor) => Some(ids::position(cursor).ok_or(Error::InvalidParameter(
                 "cursor must be a created_at.id position, as next_cursor is",
             ))?),
             None => None,
@@ -440,19 +414,14 @@ impl Checkouts {
             "SELECT {COLUMNS} FROM checkouts {where_clause} ORDER BY created_at DESC, id DESC LIMIT ${}",
             binds.len()
         );
-        let mut select = sqlx::query_as::<_, Row>(&sql);
+        let mut select = sqlx::query_as::<_, Checkout>(&sql);
         for bind in binds {
             select = match bind {
                 Bind::Text(text) => select.bind(text),
                 Bind::Int(int) => select.bind(int),
             };
         }
-        let mut page: Vec<Checkout> = select
-            .fetch_all(&self.db.pool)
-            .await?
-            .into_iter()
-            .map(from_row)
-            .collect::<Result<_, _>>()?;
+        let mut page = select.fetch_all(&self.db.pool).await?;
         let more = page.len() > limit as usize;
         page.truncate(limit as usize);
         let next = if more {
@@ -465,12 +434,12 @@ impl Checkouts {
 
     /// Cancels the open checkout `id`, and ends its sessions still waiting for a payment (their
     /// widgets show `expired`).
-    pub async fn cancel(&self, sessions: &Sessions, id: &str) -> Result<Checkout, Error> {
+    pub async fn cancel(&self, sessions: &Sessions, id: &CheckoutId) -> Result<Checkout, Error> {
         let current = self.get(id).await?.ok_or(Error::CheckoutNotFound)?;
         if current.status != CheckoutStatus::Open {
             return Err(Error::CheckoutNotOpen);
         }
-        let waiting: Vec<String> = sqlx::query_scalar(
+        let waiting: Vec<SessionId> = sqlx::query_scalar(
             "SELECT id FROM sessions WHERE checkout_id = $1 AND status = 'awaiting_payment'",
         )
         .bind(id)
@@ -508,7 +477,7 @@ impl Checkouts {
 
     /// Expires the open checkouts past their expiry (a bounded batch); returns how many.
     pub async fn expire_due(&self) -> Result<usize, Error> {
-        let due: Vec<String> = sqlx::query_scalar(
+        let due: Vec<CheckoutId> = sqlx::query_scalar(
             "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT 100",
         )
         .bind(now())
@@ -525,7 +494,7 @@ impl Checkouts {
 
     /// Marks `id` expired if it is open and due. Its sessions expire on their own: none
     /// outlives its checkout.
-    async fn expire(&self, id: &str) -> Result<bool, Error> {
+    async fn expire(&self, id: &CheckoutId) -> Result<bool, Error> {
         let mut tx = self.db.begin().await?;
         let condition = format!("status = 'open' AND expires_at <= {}", now());
         let Some(expired) = self
@@ -548,7 +517,7 @@ impl Checkouts {
     async fn transition_in(
         &self,
         tx: &mut Transaction<'_, Any>,
-        id: &str,
+        id: &CheckoutId,
         condition: &str,
         to: CheckoutStatus,
         payer: Option<&str>,
@@ -557,14 +526,13 @@ impl Checkouts {
             "UPDATE checkouts SET status = $1, payer = COALESCE($2, payer), updated_at = $3
              WHERE id = $4 AND {condition} RETURNING {COLUMNS}"
         );
-        let row: Option<Row> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(to.as_str())
             .bind(payer)
             .bind(now())
             .bind(id)
             .fetch_optional(&mut **tx)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     /// Applies what MOBILE-PAY said of `session`'s payment, in `tx`: the session's status, the
@@ -631,8 +599,8 @@ impl Checkouts {
                 tracing::error!(
                     checkout_id = %session.checkout_id,
                     payment_id = %session.payment_id,
-                    expected = session.amount,
-                    received,
+                    expected = %session.amount,
+                    %received,
                     "payment.received with another amount than the checkout's: left open"
                 );
                 if let Some(checkout) = self.by_id_in(tx, &session.checkout_id).await? {
@@ -650,7 +618,7 @@ mod tests {
 
     fn body() -> CreateCheckout {
         CreateCheckout {
-            amount: 25_000,
+            amount: Amount::new(25_000),
             description: "Pagne wax".into(),
             reference: "order-1042".into(),
             metadata: None,
@@ -674,8 +642,8 @@ mod tests {
 
     #[test]
     fn every_bound_of_a_checkout_request_is_enforced() {
-        assert!(refused(|b| b.amount = 0));
-        assert!(refused(|b| b.amount = MAX_AMOUNT + 1));
+        assert!(refused(|b| b.amount = Amount::ZERO));
+        assert!(refused(|b| b.amount = Amount::new(MAX_AMOUNT.get() + 1)));
         assert!(!refused(|b| b.amount = MAX_AMOUNT));
         assert!(refused(|b| b.description = String::new()));
         assert!(refused(|b| b.description = "é".repeat(256)));
@@ -712,9 +680,11 @@ mod tests {
     #[test]
     fn a_cursor_reads_back_and_a_forged_one_is_refused() {
         let checkout = Checkout {
-            id: "chk_0123456789abcdef01234567".into(),
+            id: "chk_0123456789abcdef01234567"
+                .parse()
+                .expect("a checkout id"),
             status: CheckoutStatus::Open,
-            amount: 1,
+            amount: Amount::new(1),
             description: "x".into(),
             reference: "r".into(),
             metadata: BTreeMap::new(),
@@ -722,13 +692,13 @@ mod tests {
             expires_at: 1_700_000_900,
             return_url: None,
             payer: None,
-            refunded: 0,
+            refunded: Amount::ZERO,
         };
         assert_eq!(
-            decode_cursor(&encode_cursor(&checkout)),
-            Some((1_700_000_000, checkout.id.clone()))
+            ids::position(&encode_cursor(&checkout)),
+            Some((1_700_000_000, checkout.id.to_string()))
         );
-        assert_eq!(decode_cursor("not a cursor"), None);
-        assert_eq!(decode_cursor("no-dot"), None);
+        assert_eq!(ids::position("not a cursor"), None);
+        assert_eq!(ids::position("no-dot"), None);
     }
 }

@@ -117,6 +117,21 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The text column `column` of `row` read through `T`'s `FromStr` (a status): an unknown value
+/// is a decoding error, never a default.
+pub fn parsed<T>(row: &sqlx::any::AnyRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use sqlx::Row as _;
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|error| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(error),
+    })
+}
+
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -3,6 +3,7 @@
 //! the change and its notification cannot lose the notification. The delivery worker reads
 //! this table; nothing else writes it.
 
+use mobilepay_wire::ids::{CheckoutId, EventId};
 use mobilepay_wire::merchant::{Checkout, EventType};
 use sqlx::{Any, Transaction};
 
@@ -15,7 +16,7 @@ pub async fn record_in(
     tx: &mut Transaction<'_, Any>,
     checkout: &Checkout,
     kind: EventType,
-) -> Result<String, sqlx::Error> {
+) -> Result<EventId, sqlx::Error> {
     let data = serde_json::to_string(checkout).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     record_data_in(tx, &checkout.id, kind.as_str(), data).await
 }
@@ -25,10 +26,10 @@ pub async fn record_in(
 /// a refund's events are numbered in its checkout's sequence).
 pub async fn record_data_in(
     tx: &mut Transaction<'_, Any>,
-    checkout_id: &str,
+    checkout_id: &CheckoutId,
     kind: &str,
     data: String,
-) -> Result<String, sqlx::Error> {
+) -> Result<EventId, sqlx::Error> {
     let at = now();
     // Touching the checkout's row first makes PostgreSQL lock it: two transactions recording an
     // event of one checkout take their turns, and cannot read the same next sequence number.

@@ -1,5 +1,9 @@
 //! Every id and secret this backend makes: random, lower-case hex after a prefix that says
 //! what it names (`chk_`, `evt_`, `cs_`, `mk_live_`…). 16 random bytes and more are unguessable.
+//! The ids of the merchant's vocabulary are types of the wire crate ([`CheckoutId`]…), which
+//! also read them with a check (`str::parse`); this module draws their random bytes.
+
+use mobilepay_wire::ids::{CheckoutId, EventId, RefundId, SessionId};
 
 /// `prefix` and `bytes` random bytes in lower-case hex.
 pub fn random_token(prefix: &str, bytes: usize) -> String {
@@ -14,21 +18,21 @@ pub fn random_token(prefix: &str, bytes: usize) -> String {
 
 /// A checkout's id: `chk_` and 12 random bytes (the pay page's URL holds it, so it must not
 /// be guessable from another one).
-pub fn checkout_id() -> String {
-    random_token("chk_", 12)
+pub fn checkout_id() -> CheckoutId {
+    CheckoutId::from_random(rand::random())
 }
 
-pub fn event_id() -> String {
-    random_token("evt_", 12)
+pub fn event_id() -> EventId {
+    EventId::from_random(rand::random())
 }
 
 /// A refund's id: `rf_` and 12 random bytes (its transfer's Idempotency-Key is made from it).
-pub fn refund_id() -> String {
-    random_token("rf_", 12)
+pub fn refund_id() -> RefundId {
+    RefundId::from_random(rand::random())
 }
 
-pub fn session_id() -> String {
-    random_token("cs_", 20)
+pub fn session_id() -> SessionId {
+    SessionId::from_random(rand::random())
 }
 
 /// A session's capability: 256 bits.
@@ -38,12 +42,6 @@ pub fn capability() -> String {
 
 pub fn instance_name() -> String {
     random_token("instance_", 16)
-}
-
-/// Whether `id` has the shape of a checkout id (it may still be unknown).
-pub fn is_checkout_id(id: &str) -> bool {
-    id.strip_prefix("chk_")
-        .is_some_and(|rest| rest.len() == 24 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Lower-case hex of `bytes`.
@@ -83,6 +81,13 @@ pub fn cursor_parts(cursor: &str, n: usize) -> Option<(i64, String, Option<i64>)
     Some((number(parts.first()?)?, (*id).to_owned(), seq))
 }
 
+/// The position a two-part cursor names, `(created_at, id)`: the lists of checkouts and of
+/// refunds, both in that order. `None` if it is not of the documented pattern.
+pub fn position(cursor: &str) -> Option<(i64, String)> {
+    let (created_at, id, _) = cursor_parts(cursor, 2)?;
+    Some((created_at, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,10 +122,15 @@ mod tests {
     #[test]
     fn ids_carry_their_prefix_and_enough_randomness() {
         let a = checkout_id();
-        assert!(is_checkout_id(&a), "{a}");
+        assert!(a.parse::<CheckoutId>().is_ok(), "{a}");
         assert_ne!(a, checkout_id());
-        assert!(!is_checkout_id("chk_nope"));
-        assert!(!is_checkout_id("ord_0123456789abcdef01234567"));
+        assert!("chk_nope".parse::<CheckoutId>().is_err());
+        assert!(
+            "ord_0123456789abcdef01234567"
+                .parse::<CheckoutId>()
+                .is_err()
+        );
+        assert_eq!(session_id().len(), 3 + 40);
         assert_eq!(capability().len(), 64);
     }
 

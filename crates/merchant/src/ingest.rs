@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::Failure;
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
 use sqlx::Acquire as _;
@@ -356,7 +357,7 @@ async fn store_in(
             Settlement::Paid {
                 payer: Some(d.payer.clone()),
             },
-            Some(d.amount),
+            Some(Amount::new(d.amount)),
         )),
         EventKind::TransactionFailed(d) => Some((
             Settlement::Failed(Failure {
@@ -380,7 +381,7 @@ async fn store_in(
         {
             return Ok(Row {
                 stored: Stored::Applied,
-                woken: Some(session.id.clone()),
+                woken: Some(session.id.to_string()),
                 refund_ended: false,
             });
         }

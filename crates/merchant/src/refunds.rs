@@ -23,9 +23,10 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mobilepay_client::TransactionQuery;
-use mobilepay_wire::ApiError;
 use mobilepay_wire::api::{InternationalTransfer, LocalTransfer, TransactionKind, Transfer};
+use mobilepay_wire::ids::{CheckoutId, RefundId};
 use mobilepay_wire::merchant::{self as wire, CheckoutStatus, CreateRefund, RefundStatus};
+use mobilepay_wire::{Amount, ApiError};
 use sqlx::{Any, Transaction};
 
 use crate::AppState;
@@ -33,10 +34,13 @@ use crate::db::{now, rfc3339};
 use crate::{events, ids};
 
 pub const MAX_REASON: usize = 255;
+/// What a malformed `checkout_id` (in a body or a query) is answered.
+pub const CHECKOUT_ID_MESSAGE: &str =
+    "checkout_id must be a checkout's id (chk_ and 24 hex digits)";
 /// A local transfer's bounds at MOBILE-PAY (whole FCFA).
-pub const LOCAL_BOUNDS: (u64, u64) = (100, 2_000_000);
+pub const LOCAL_BOUNDS: (Amount, Amount) = (Amount::new(100), Amount::new(2_000_000));
 /// An international transfer's bounds at MOBILE-PAY.
-pub const INTERNATIONAL_BOUNDS: (u64, u64) = (500, 1_000_000);
+pub const INTERNATIONAL_BOUNDS: (Amount, Amount) = (Amount::new(500), Amount::new(1_000_000));
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 /// How long MOBILE-PAY keeps an `Idempotency-Key` (24 hours), less a margin: a transfer whose
@@ -67,14 +71,15 @@ pub fn country_of(phone: &str) -> Option<&'static str> {
         .map(|(_, country)| *country)
 }
 
-/// One refund as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One refund as stored, read from the columns [`COLUMNS`]: an unknown status, a malformed id
+/// or a negative amount is a decoding error, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Refund {
-    pub id: String,
-    pub checkout_id: String,
-    /// Whole FCFA.
-    pub amount: u64,
+    pub id: RefundId,
+    pub checkout_id: CheckoutId,
+    pub amount: Amount,
     pub reason: String,
+    #[sqlx(try_from = "String")]
     pub status: RefundStatus,
     pub recipient_phone: String,
     pub recipient_country: String,
@@ -108,52 +113,6 @@ impl Refund {
 }
 
 const COLUMNS: &str = "id, checkout_id, amount, reason, status, recipient_phone, recipient_country, transfer_id, failure_code, failure_message, created_at, updated_at";
-
-type Row = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    i64,
-);
-
-fn from_row(row: Row) -> Refund {
-    let (
-        id,
-        checkout_id,
-        amount,
-        reason,
-        status,
-        recipient_phone,
-        recipient_country,
-        transfer_id,
-        failure_code,
-        failure_message,
-        created_at,
-        updated_at,
-    ) = row;
-    Refund {
-        id,
-        checkout_id,
-        amount: u64::try_from(amount).unwrap_or_default(),
-        reason,
-        status: RefundStatus::parse(&status).unwrap_or(RefundStatus::Pending),
-        recipient_phone,
-        recipient_country,
-        transfer_id,
-        failure_code,
-        failure_message,
-        created_at,
-        updated_at,
-    }
-}
 
 /// Why a refund request failed; each is a documented `error_code` (docs/errors.md).
 #[derive(Debug, thiserror::Error)]
@@ -284,18 +243,17 @@ impl IntoResponse for RefundError {
 /// the checkout's payer, checked in [`create`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefund {
-    pub checkout_id: String,
-    pub amount: u64,
+    pub checkout_id: CheckoutId,
+    pub amount: Amount,
     pub reason: String,
 }
 
 impl NewRefund {
     pub fn parse(body: CreateRefund) -> Result<NewRefund, RefundError> {
-        if !ids::is_checkout_id(&body.checkout_id) {
-            return Err(RefundError::InvalidParameter(
-                "checkout_id must be a checkout's id (chk_ and 24 hex digits)",
-            ));
-        }
+        let checkout_id = body
+            .checkout_id
+            .parse::<CheckoutId>()
+            .map_err(|_| RefundError::InvalidParameter(CHECKOUT_ID_MESSAGE))?;
         let reason = body.reason.trim().to_owned();
         // As the document's pattern says: something besides blanks (a BOM is one, as in
         // JSON Schema's regular expressions) and control characters.
@@ -305,13 +263,13 @@ impl NewRefund {
                 "reason must be 1 to 255 characters",
             ));
         }
-        if body.amount == 0 {
+        if body.amount == Amount::ZERO {
             return Err(RefundError::InvalidParameter(
                 "amount must be a positive whole number of FCFA",
             ));
         }
         Ok(NewRefund {
-            checkout_id: body.checkout_id,
+            checkout_id,
             amount: body.amount,
             reason,
         })
@@ -347,16 +305,15 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
             "amount must be 500 to 1,000,000 FCFA for a refund to another UEMOA country (an international transfer)"
         }));
     }
-    if new.amount > checkout.amount.saturating_sub(checkout.refunded) {
+    let refundable = checkout.amount.checked_sub(checkout.refunded);
+    if refundable.is_none_or(|refundable| new.amount > refundable) {
         return Err(RefundError::ExceedsRefundable);
     }
     // Asked first, so that a balance too low is a clear answer and not a refund that fails.
     let balance = state.mobilepay.balance().await?;
-    if balance.balance < new.amount {
+    if Amount::new(balance.balance) < new.amount {
         return Err(RefundError::InsufficientFunds);
     }
-    let amount = i64::try_from(new.amount)
-        .map_err(|_| RefundError::InvalidParameter("amount is too large"))?;
     let at = now();
     let refund = Refund {
         id: ids::refund_id(),
@@ -380,7 +337,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
         "UPDATE checkouts SET refunded = refunded + $1
          WHERE id = $2 AND status = 'paid' AND amount - refunded >= $1",
     )
-    .bind(amount)
+    .bind(refund.amount)
     .bind(&refund.checkout_id)
     .execute(&mut *tx)
     .await?
@@ -396,7 +353,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
     )
     .bind(&refund.id)
     .bind(&refund.checkout_id)
-    .bind(amount)
+    .bind(refund.amount)
     .bind(&refund.reason)
     .bind(&refund.recipient_phone)
     .bind(&refund.recipient_country)
@@ -404,7 +361,7 @@ pub async fn create(state: &Arc<AppState>, new: NewRefund) -> Result<Refund, Ref
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    tracing::info!(refund_id = %refund.id, checkout_id = %refund.checkout_id, amount = refund.amount, country, "refund reserved");
+    tracing::info!(refund_id = %refund.id, checkout_id = %refund.checkout_id, amount = %refund.amount, country, "refund reserved");
     let result = transfer(state, &refund).await;
     apply_transfer(state, &refund, result).await?;
     get(state, &refund.id)
@@ -422,7 +379,7 @@ async fn transfer(state: &AppState, refund: &Refund) -> Result<Transfer, mobilep
     if refund.recipient_country == "CI" {
         let request = LocalTransfer {
             recipient_phone: refund.recipient_phone.clone(),
-            amount: refund.amount,
+            amount: refund.amount.get(),
             description: Some(format!("Remboursement {}", refund.id)),
         };
         state
@@ -433,7 +390,7 @@ async fn transfer(state: &AppState, refund: &Refund) -> Result<Transfer, mobilep
         let request = InternationalTransfer {
             recipient_country: refund.recipient_country.clone(),
             recipient_phone: refund.recipient_phone.clone(),
-            amount: refund.amount,
+            amount: refund.amount.get(),
         };
         state
             .mobilepay
@@ -566,7 +523,7 @@ pub async fn finish_in(
         "UPDATE refunds SET status = $1, failure_code = $2, failure_message = $3, updated_at = $4
          WHERE {column} = $5 AND status = 'pending' RETURNING {COLUMNS}"
     );
-    let row: Option<Row> = sqlx::query_as(&sql)
+    let row: Option<Refund> = sqlx::query_as(&sql)
         .bind(status.as_str())
         .bind(code)
         .bind(message)
@@ -574,12 +531,12 @@ pub async fn finish_in(
         .bind(value)
         .fetch_optional(&mut **tx)
         .await?;
-    let Some(refund) = row.map(from_row) else {
+    let Some(refund) = row else {
         return Ok(false);
     };
     if status == RefundStatus::Failed {
         sqlx::query("UPDATE checkouts SET refunded = refunded - $1 WHERE id = $2")
-            .bind(i64::try_from(refund.amount).unwrap_or_default())
+            .bind(refund.amount)
             .bind(&refund.checkout_id)
             .execute(&mut **tx)
             .await?;
@@ -595,31 +552,34 @@ pub async fn finish_in(
     Ok(true)
 }
 
-pub async fn get(state: &AppState, id: &str) -> Result<Option<Refund>, sqlx::Error> {
+pub async fn get(state: &AppState, id: &RefundId) -> Result<Option<Refund>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM refunds WHERE id = $1");
-    let row: Option<Row> = sqlx::query_as(&sql)
+    let row: Option<Refund> = sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(&state.checkouts.db.pool)
         .await?;
-    Ok(row.map(from_row))
+    Ok(row)
 }
 
 /// A checkout's refunds, oldest first.
-pub async fn for_checkout(state: &AppState, checkout_id: &str) -> Result<Vec<Refund>, sqlx::Error> {
+pub async fn for_checkout(
+    state: &AppState,
+    checkout_id: &CheckoutId,
+) -> Result<Vec<Refund>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM refunds WHERE checkout_id = $1 ORDER BY created_at, id");
-    let rows: Vec<Row> = sqlx::query_as(&sql)
+    let rows: Vec<Refund> = sqlx::query_as(&sql)
         .bind(checkout_id)
         .fetch_all(&state.checkouts.db.pool)
         .await?;
-    Ok(rows.into_iter().map(from_row).collect())
+    Ok(rows)
 }
 
 /// A page of refunds, newest first (of one checkout if given), after `cursor`; and the cursor
 /// of the next page if there is one.
 pub async fn list(
     state: &AppState,
-    checkout_id: Option<&str>,
+    checkout_id: Option<&CheckoutId>,
     limit: i64,
     cursor: Option<(i64, String)>,
 ) -> Result<(Vec<Refund>, Option<String>), sqlx::Error> {
@@ -631,14 +591,13 @@ pub async fn list(
            AND (created_at < $2 OR (created_at = $2 AND ($3 = '' OR id < $3)))
          ORDER BY created_at DESC, id DESC LIMIT $4"
     );
-    let rows: Vec<Row> = sqlx::query_as(&sql)
-        .bind(checkout_id.unwrap_or(""))
+    let mut refunds: Vec<Refund> = sqlx::query_as(&sql)
+        .bind(checkout_id.map_or("", CheckoutId::as_str))
         .bind(before_at)
         .bind(&before_id)
         .bind(limit + 1)
         .fetch_all(&state.checkouts.db.pool)
         .await?;
-    let mut refunds: Vec<Refund> = rows.into_iter().map(from_row).collect();
     let next = if refunds.len() > usize::try_from(limit).unwrap_or(0) {
         refunds.truncate(usize::try_from(limit).unwrap_or(0));
         refunds.last().map(encode_cursor)
@@ -649,15 +608,9 @@ pub async fn list(
 }
 
 /// Where a page ended: the last refund's creation time and id (the list's order), as
-/// [`ids::cursor_parts`] reads it.
+/// [`ids::position`] reads it.
 fn encode_cursor(refund: &Refund) -> String {
     format!("{}.{}", refund.created_at, refund.id)
-}
-
-/// The position a cursor of [`list`] names; `None` if it is not of the documented pattern.
-pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let (created_at, id, _) = ids::cursor_parts(cursor, 2)?;
-    Some((created_at, id))
 }
 
 /// Reconciles refunds pending for `overdue_after` seconds or more: one whose transfer never
@@ -670,14 +623,11 @@ pub async fn reconcile(state: &Arc<AppState>, overdue_after: i64) -> anyhow::Res
         "SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND created_at <= $1 AND created_at >= $2
          ORDER BY created_at LIMIT 500"
     );
-    let pending: Vec<Refund> = sqlx::query_as::<_, Row>(&sql)
+    let pending: Vec<Refund> = sqlx::query_as(&sql)
         .bind(at - overdue_after)
         .bind(at - HORIZON_SECONDS)
         .fetch_all(&state.checkouts.db.pool)
-        .await?
-        .into_iter()
-        .map(from_row)
-        .collect();
+        .await?;
     let mut ended = 0;
     let mut known = Vec::new();
     for refund in pending {
@@ -783,9 +733,11 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_one_not_of_the_pattern_is_refused() {
         let refund = Refund {
-            id: "rf_0123456789abcdef01234567".into(),
-            checkout_id: "chk_0123456789abcdef01234567".into(),
-            amount: 100,
+            id: "rf_0123456789abcdef01234567".parse().expect("a refund id"),
+            checkout_id: "chk_0123456789abcdef01234567"
+                .parse()
+                .expect("a checkout id"),
+            amount: Amount::new(100),
             reason: "x".into(),
             status: RefundStatus::Pending,
             recipient_phone: "+2250700000001".into(),
@@ -797,10 +749,10 @@ mod tests {
             updated_at: 1_700_000_000,
         };
         assert_eq!(
-            decode_cursor(&encode_cursor(&refund)),
-            Some((1_700_000_000, refund.id.clone()))
+            ids::position(&encode_cursor(&refund)),
+            Some((1_700_000_000, refund.id.to_string()))
         );
-        assert_eq!(decode_cursor("zz"), None);
-        assert_eq!(decode_cursor("12.rf-x"), None);
+        assert_eq!(ids::position("zz"), None);
+        assert_eq!(ids::position("12.rf-x"), None);
     }
 }

@@ -15,22 +15,26 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use mobilepay_wire::Amount;
 use mobilepay_wire::checkout::{Failure, SessionStatus, StatusEvent};
+use mobilepay_wire::ids::{CheckoutId, SessionId};
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
 use tokio::sync::{OwnedMutexGuard, watch};
 
-use crate::db::{Backend, Db, now};
+use crate::db::{Backend, Db, now, parsed};
 use crate::hub::Hub;
 use crate::ids;
 
 /// One checkout session as stored. Everything but the status is fixed at creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    pub id: String,
+    pub id: SessionId,
     /// The capability: whoever holds it may read this session's status, nobody else.
     pub token: String,
     /// The checkout this session is a payment attempt of.
-    pub checkout_id: String,
-    pub amount: u64,
+    pub checkout_id: CheckoutId,
+    pub amount: Amount,
     pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
@@ -50,9 +54,9 @@ pub struct Versioned {
 /// What a new session is made of; the store adds the id, capability and status.
 #[derive(Debug)]
 pub struct NewSession {
-    pub checkout_id: String,
+    pub checkout_id: CheckoutId,
     /// The checkout's, never a browser's.
-    pub amount: u64,
+    pub amount: Amount,
     pub description: String,
     pub payment_id: String,
     pub qr_payload: String,
@@ -69,70 +73,46 @@ pub enum InsertError {
     Database(#[from] sqlx::Error),
 }
 
-/// A status column read back: an unknown value is a decoding error, never a status.
-fn parse_status(s: &str) -> Result<SessionStatus, sqlx::Error> {
-    s.parse()
-        .map_err(|unknown| sqlx::Error::Decode(Box::new(unknown)))
-}
-
-fn failure(code: Option<String>, message: Option<String>) -> Option<Failure> {
-    Some(Failure {
-        error_code: code?,
-        error_message: message.unwrap_or_default(),
-    })
-}
-
 const SESSION_COLUMNS: &str = "id, token, checkout_id, amount, description, payment_id, qr_payload, \
      expires_at, status, failure_code, failure_message, seq";
 
-type SessionRow = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
-
-fn from_row(row: SessionRow) -> Result<Session, sqlx::Error> {
-    let (
-        id,
-        token,
-        checkout_id,
-        amount,
-        description,
-        payment_id,
-        qr_payload,
-        expires_at,
-        status,
-        code,
-        message,
-        seq,
-    ) = row;
-    Ok(Session {
-        current: Versioned {
-            seq,
+/// A status of a row that has `seq`, `status`, `failure_code`, `failure_message` and
+/// `payment_id`: a session's latest (`sessions`) or one of its history (`session_events`). An
+/// unknown status is a decoding error, never a status.
+impl<'r> sqlx::FromRow<'r, AnyRow> for Versioned {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        let code: Option<String> = row.try_get("failure_code")?;
+        let message: Option<String> = row.try_get("failure_message")?;
+        Ok(Versioned {
+            seq: row.try_get("seq")?,
             event: StatusEvent {
-                status: parse_status(&status)?,
-                payment_id: payment_id.clone(),
-                failure: failure(code, message),
+                status: parsed(row, "status")?,
+                payment_id: row.try_get("payment_id")?,
+                failure: code.map(|error_code| Failure {
+                    error_code,
+                    error_message: message.unwrap_or_default(),
+                }),
             },
-        },
-        id,
-        token,
-        checkout_id,
-        amount: u64::try_from(amount).unwrap_or_default(),
-        description,
-        payment_id,
-        qr_payload,
-        expires_at,
-    })
+        })
+    }
+}
+
+/// A session of the columns [`SESSION_COLUMNS`]; a malformed id or a negative amount is a
+/// decoding error too.
+impl<'r> sqlx::FromRow<'r, AnyRow> for Session {
+    fn from_row(row: &'r AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Session {
+            id: row.try_get("id")?,
+            token: row.try_get("token")?,
+            checkout_id: row.try_get("checkout_id")?,
+            amount: row.try_get("amount")?,
+            description: row.try_get("description")?,
+            payment_id: row.try_get("payment_id")?,
+            qr_payload: row.try_get("qr_payload")?,
+            expires_at: row.try_get("expires_at")?,
+            current: Versioned::from_row(row)?,
+        })
+    }
 }
 
 impl Session {
@@ -163,7 +143,7 @@ pub struct Sessions {
     pub hub: Arc<Hub>,
     /// Serializes session creation per checkout within this process, so that two tabs of one
     /// shopper do not create two payments; across instances the unique index does.
-    creating: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    creating: Mutex<HashMap<CheckoutId, Arc<tokio::sync::Mutex<()>>>>,
     stopping: watch::Sender<bool>,
     /// The notification worker's wake-up: a commit may have recorded events for it to deliver.
     events_committed: Arc<tokio::sync::Notify>,
@@ -173,7 +153,7 @@ pub struct Sessions {
 #[derive(Debug)]
 pub struct CheckoutLock<'a> {
     sessions: &'a Sessions,
-    checkout_id: String,
+    checkout_id: CheckoutId,
     _guard: OwnedMutexGuard<()>,
 }
 
@@ -207,17 +187,17 @@ impl Sessions {
         }
     }
 
-    pub async fn lock_checkout(&self, checkout_id: &str) -> CheckoutLock<'_> {
+    pub async fn lock_checkout(&self, checkout_id: &CheckoutId) -> CheckoutLock<'_> {
         let lock = {
             let mut creating = self
                 .creating
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(creating.entry(checkout_id.to_owned()).or_default())
+            Arc::clone(creating.entry(checkout_id.clone()).or_default())
         };
         CheckoutLock {
             sessions: self,
-            checkout_id: checkout_id.to_owned(),
+            checkout_id: checkout_id.clone(),
             _guard: lock.lock_owned().await,
         }
     }
@@ -229,7 +209,7 @@ impl Sessions {
     /// request resumed a payment that could no longer be paid (found by `cargo xtask chaos`).
     pub async fn latest_for_checkout(
         &self,
-        checkout_id: &str,
+        checkout_id: &CheckoutId,
     ) -> Result<Option<Session>, sqlx::Error> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE checkout_id = $1
@@ -237,11 +217,11 @@ impl Sessions {
                       created_at DESC, seq DESC
              LIMIT 1"
         );
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
+        let session: Option<Session> = sqlx::query_as(&sql)
             .bind(checkout_id)
             .fetch_optional(&self.db.pool)
             .await?;
-        self.fresh(row.map(from_row).transpose()?).await
+        self.fresh(session).await
     }
 
     /// Stores a new session and its first status, `awaiting_payment` (sequence 1).
@@ -273,7 +253,7 @@ impl Sessions {
         .bind(&session.id)
         .bind(&session.token)
         .bind(&session.checkout_id)
-        .bind(i64::try_from(session.amount).unwrap_or(i64::MAX))
+        .bind(session.amount)
         .bind(&session.description)
         .bind(&session.payment_id)
         .bind(&session.qr_payload)
@@ -300,7 +280,7 @@ impl Sessions {
 
     /// The session `id`, if `token` is its capability, expiry applied. A wrong token and an
     /// unknown id are indistinguishable to the caller.
-    pub async fn get(&self, id: &str, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    pub async fn get(&self, id: &SessionId, token: &str) -> Result<Option<Session>, sqlx::Error> {
         let session = self.by_column("id", id).await?;
         self.fresh(session.filter(|s| s.token_matches(token))).await
     }
@@ -312,11 +292,10 @@ impl Sessions {
     async fn by_column(&self, column: &str, value: &str) -> Result<Option<Session>, sqlx::Error> {
         // `column` is one of ours, never input.
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE {column} = $1");
-        let row: Option<SessionRow> = sqlx::query_as(&sql)
+        sqlx::query_as(&sql)
             .bind(value)
             .fetch_optional(&self.db.pool)
-            .await?;
-        row.map(from_row).transpose()
+            .await
     }
 
     /// `session` with its expiry applied if due.
@@ -468,8 +447,7 @@ impl Sessions {
         session_id: &str,
         seq: i64,
     ) -> Result<Vec<Versioned>, sqlx::Error> {
-        type EventRow = (i64, String, Option<String>, Option<String>, String);
-        let rows: Vec<EventRow> = sqlx::query_as(
+        sqlx::query_as(
             "SELECT e.seq, e.status, e.failure_code, e.failure_message, s.payment_id
              FROM session_events e JOIN sessions s ON s.id = e.session_id
              WHERE e.session_id = $1 AND e.seq > $2 ORDER BY e.seq",
@@ -477,19 +455,7 @@ impl Sessions {
         .bind(session_id)
         .bind(seq)
         .fetch_all(&self.db.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(seq, status, code, message, payment_id)| {
-                Ok(Versioned {
-                    seq,
-                    event: StatusEvent {
-                        status: parse_status(&status)?,
-                        payment_id,
-                        failure: failure(code, message),
-                    },
-                })
-            })
-            .collect()
+        .await
     }
 
     /// Ends every open event stream (at shutdown).

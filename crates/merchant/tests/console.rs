@@ -908,9 +908,10 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
     // A third, late submit (a reload) replays the first answer.
     let again = browser.post(&action, &form).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
-    let refunds = mobilepay_merchant::refunds::for_checkout(&app.state, &id)
-        .await
-        .expect("refunds");
+    let refunds =
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id.parse().expect("a checkout id"))
+            .await
+            .expect("refunds");
     assert_eq!(refunds.len(), 1, "one refund: {refunds:?}");
     let refund_id = refunds[0].id.clone();
     assert_eq!(refunds[0].amount, 4_000);
@@ -1002,7 +1003,7 @@ async fn a_refund_form_submitted_twice_refunds_once_and_turns_succeeded_on_trans
     assert!(mistyped.text().contains("Un nombre entier de FCFA"));
     assert!(mistyped.text().contains("Un motif de 1 à 255 caractères."));
     assert_eq!(
-        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id.parse().expect("a checkout id"))
             .await
             .expect("refunds")
             .len(),
@@ -1051,7 +1052,7 @@ async fn a_refund_the_balance_cannot_cover_is_refused_in_the_operators_language(
         );
     }
     assert!(
-        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id.parse().expect("a checkout id"))
             .await
             .expect("refunds")
             .is_empty()
@@ -1159,7 +1160,7 @@ async fn the_new_forms_refuse_a_missing_or_wrong_csrf_token_and_change_nothing()
 
     assert_eq!(balance(&app).await, before);
     assert!(
-        mobilepay_merchant::refunds::for_checkout(&app.state, &id)
+        mobilepay_merchant::refunds::for_checkout(&app.state, &id.parse().expect("a checkout id"))
             .await
             .expect("refunds")
             .is_empty()

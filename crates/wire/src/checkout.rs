@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Amount;
+
 /// `POST /checkout/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -79,7 +81,8 @@ pub struct CheckoutSession {
     pub order_id: String,
     pub status: SessionStatus,
     /// Whole FCFA, decided by the merchant's server.
-    pub amount: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount: Amount,
     pub currency: String,
     pub description: String,
     pub payment_id: String,

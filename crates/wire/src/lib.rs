@@ -6,9 +6,12 @@
 //! - [`checkout`]: the protocol between the widget and the merchant backend.
 //! - [`merchant`]: the merchant API (`/v1`): checkouts and the events delivered about them.
 //! - [`ApiError`]: the one error body every server of the product answers with.
+//! - [`Amount`]: the merchant's amounts, whole FCFA; [`ids`]: its ids, each a type.
 //!
 //! Architecture invariant: this crate depends on serde alone, does no I/O and builds for wasm32.
-//! It describes the wire format; domain types (validated amounts, phones…) live in the servers.
+//! It describes the wire format; domain types (validated phones, bounds…) live in the servers.
+//! The `sqlx` feature (the merchant backend's) adds checked database encodings of [`Amount`]
+//! and the ids; the widget never enables it.
 
 /// Writes, from one list of an enum's wire names, its `as_str`, its `ALL` and a `FromStr` that
 /// fails on any other name ([`UnknownName`]): the one place a status is read from a string,
@@ -50,14 +53,18 @@ macro_rules! wire_names {
     };
 }
 
+mod amount;
 pub mod api;
 pub mod checkout;
+pub mod ids;
 pub mod merchant;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};
+
+pub use amount::Amount;
 
 /// A string that is not one of an enum's wire names: what reading a status fails with. It
 /// never falls back to a default: an unknown status is an error where it is read.

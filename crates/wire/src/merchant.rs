@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Amount;
+use crate::ids::{CheckoutId, EventId, RefundId};
+
 /// `POST /v1/checkouts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -14,11 +17,11 @@ pub struct CreateCheckout {
     /// Whole FCFA, within MOBILE-PAY's bounds for a QR payment.
     #[cfg_attr(
         feature = "openapi",
-        schema(minimum = 1, maximum = 5_000_000, example = 25_000)
+        schema(value_type = u64, minimum = 1, maximum = 5_000_000, example = 25_000)
     )]
     // `25000.0` is the same JSON number as `25000` (and a JSON Schema `integer`).
-    #[serde(deserialize_with = "crate::api::whole_number")]
-    pub amount: u64,
+    #[serde(deserialize_with = "crate::amount::whole_amount")]
+    pub amount: Amount,
     /// Shown to the shopper and to MOBILE-PAY: no control characters, not only blanks.
     #[cfg_attr(
         feature = "openapi",
@@ -133,14 +136,18 @@ pub struct Checkout {
     #[cfg_attr(
         feature = "openapi",
         schema(
+            value_type = String,
             pattern = "^chk_[0-9a-f]{24}$",
             example = "chk_5f0c2a9e4b7d1c3a8e6f0b2d"
         )
     )]
-    pub id: String,
+    pub id: CheckoutId,
     pub status: CheckoutStatus,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5_000_000))]
-    pub amount: u64,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = u64, minimum = 1, maximum = 5_000_000)
+    )]
+    pub amount: Amount,
     /// Always `FCFA`.
     #[cfg_attr(feature = "openapi", schema(example = "FCFA"))]
     pub currency: String,
@@ -158,10 +165,12 @@ pub struct Checkout {
     pub payer: Option<String>,
     /// What its pending and succeeded refunds add up to (whole FCFA).
     #[serde(default)]
-    pub amount_refunded: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount_refunded: Amount,
     /// What may still be refunded: the amount less `amount_refunded` once paid, else 0.
     #[serde(default)]
-    pub amount_refundable: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount_refundable: Amount,
     /// Its refunds, oldest first: in `GET /v1/checkouts/{id}` only (absent elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refunds: Option<Vec<Refund>>,
@@ -173,6 +182,8 @@ pub struct Checkout {
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// A `paid` checkout with a payer.
+    // A `String`, parsed by the backend: a malformed id is `INVALID_PARAMETER` (documented),
+    // not the `INVALID_JSON` a `CheckoutId` field would give.
     #[cfg_attr(feature = "openapi", schema(pattern = "^chk_[0-9a-f]{24}$"))]
     pub checkout_id: String,
     /// Whole FCFA, at most the checkout's `amount_refundable`, and within MOBILE-PAY's bounds
@@ -180,10 +191,10 @@ pub struct CreateRefund {
     /// another UEMOA country's.
     #[cfg_attr(
         feature = "openapi",
-        schema(minimum = 100, maximum = 2_000_000, example = 5_000)
+        schema(value_type = u64, minimum = 100, maximum = 2_000_000, example = 5_000)
     )]
-    #[serde(deserialize_with = "crate::api::whole_number")]
-    pub amount: u64,
+    #[serde(deserialize_with = "crate::amount::whole_amount")]
+    pub amount: Amount,
     /// Why, for the shop's records and the transfer's description: not only blanks and
     /// control characters.
     #[cfg_attr(
@@ -226,11 +237,16 @@ impl RefundStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refund {
-    #[cfg_attr(feature = "openapi", schema(pattern = "^rf_[0-9a-f]{24}$"))]
-    pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^rf_[0-9a-f]{24}$")
+    )]
+    pub id: RefundId,
     pub status: RefundStatus,
-    pub checkout_id: String,
-    pub amount: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub checkout_id: CheckoutId,
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
+    pub amount: Amount,
     /// Always `FCFA`.
     pub currency: String,
     pub reason: String,
@@ -307,8 +323,11 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
-    #[cfg_attr(feature = "openapi", schema(pattern = "^evt_[0-9a-f]{24}$"))]
-    pub id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^evt_[0-9a-f]{24}$")
+    )]
+    pub id: EventId,
     #[serde(rename = "type")]
     pub kind: EventType,
     /// RFC 3339, UTC.
@@ -322,17 +341,19 @@ pub struct Event {
 mod tests {
     use super::*;
 
+    const CHECKOUT_ID: &str = "chk_5f0c2a9e4b7d1c3a8e6f0b2d";
+
     #[test]
     fn an_event_has_the_documented_shape() {
         let event = Event {
-            id: "evt_1".into(),
+            id: "evt_0123456789abcdef01234567".parse().expect("an event id"),
             kind: EventType::AmountMismatch,
             created_at: "2026-12-01T10:00:00Z".into(),
             sequence: 2,
             data: Checkout {
-                id: "chk_1".into(),
+                id: CHECKOUT_ID.parse().expect("a checkout id"),
                 status: CheckoutStatus::Open,
-                amount: 25_000,
+                amount: Amount::new(25_000),
                 currency: "FCFA".into(),
                 description: "Pagne".into(),
                 reference: "order-1".into(),
@@ -342,8 +363,8 @@ mod tests {
                 pay_url: "https://shop.example/pay/chk_1".into(),
                 return_url: None,
                 payer: None,
-                amount_refunded: 0,
-                amount_refundable: 0,
+                amount_refunded: Amount::ZERO,
+                amount_refundable: Amount::ZERO,
                 refunds: None,
             },
         };
@@ -362,10 +383,10 @@ mod tests {
     #[test]
     fn a_refund_has_the_documented_shape() {
         let refund = Refund {
-            id: "rf_1".into(),
+            id: "rf_0123456789abcdef01234567".parse().expect("a refund id"),
             status: RefundStatus::Failed,
-            checkout_id: "chk_1".into(),
-            amount: 5_000,
+            checkout_id: CHECKOUT_ID.parse().expect("a checkout id"),
+            amount: Amount::new(5_000),
             currency: "FCFA".into(),
             reason: "Retour".into(),
             recipient_phone: "+221770000001".into(),
@@ -380,7 +401,8 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({
-                "id": "rf_1", "status": "failed", "checkout_id": "chk_1", "amount": 5_000,
+                "id": "rf_0123456789abcdef01234567", "status": "failed",
+                "checkout_id": CHECKOUT_ID, "amount": 5_000,
                 "currency": "FCFA", "reason": "Retour", "recipient_phone": "+221770000001",
                 "recipient_country": "SN", "transfer_id": null,
                 "failure_code": "TRANSACTION_DECLINED", "failure_message": "Transaction refusée",

@@ -77,7 +77,8 @@ impl Lang {
 
     /// A whole number of FCFA as people of this language write it: `25 000 FCFA` (narrow
     /// no-break spaces) or `25,000 FCFA`.
-    pub fn fcfa(self, amount: i64) -> String {
+    pub fn fcfa(self, amount: impl Into<i128>) -> String {
+        let amount: i128 = amount.into();
         let digits = amount.unsigned_abs().to_string();
         let separator = match self {
             Lang::Fr => '\u{202f}',

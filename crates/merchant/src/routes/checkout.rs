@@ -16,6 +16,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use mobilepay_wire::api::CreateQrPayment;
 use mobilepay_wire::checkout::{CheckoutSession, CreateSession, StatusEvent};
+use mobilepay_wire::ids::{CheckoutId, SessionId};
 use mobilepay_wire::merchant::CheckoutStatus;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -131,9 +132,11 @@ pub async fn create(
     if !valid_order_id(&body.order_id) {
         return Err(Error::InvalidOrderId);
     }
+    // Plain enough but not a checkout's id: no checkout has it.
+    let order_id: CheckoutId = body.order_id.parse().map_err(|_| Error::OrderNotFound)?;
     let checkout = state
         .checkouts
-        .get(&body.order_id)
+        .get(&order_id)
         .await?
         .ok_or(Error::OrderNotFound)?;
     let _creating = state.sessions.lock_checkout(&checkout.id).await;
@@ -152,7 +155,8 @@ pub async fn create(
     let payment = state
         .mobilepay
         .create_qr_payment(&CreateQrPayment {
-            amount: checkout.amount,
+            // MOBILE-PAY's API counts in plain numbers.
+            amount: checkout.amount.get(),
             description: checkout.description.clone(),
             merchant_id: state.config.merchant_id.clone(),
         })
@@ -209,8 +213,8 @@ fn wire(state: &AppState, session: &Session) -> CheckoutSession {
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default();
     CheckoutSession {
-        session_id: session.id.clone(),
-        order_id: session.checkout_id.clone(),
+        session_id: session.id.to_string(),
+        order_id: session.checkout_id.to_string(),
         status: session.current.event.status,
         amount: session.amount,
         currency: mobilepay_wire::CURRENCY.to_owned(),
@@ -231,9 +235,11 @@ pub struct Capability {
 }
 
 async fn authorized(state: &AppState, id: &str, cap: &Capability) -> Result<Session, Error> {
+    // A malformed id names no session: answered as an unknown one (or a wrong capability).
+    let id: SessionId = id.parse().map_err(|_| Error::SessionNotFound)?;
     state
         .sessions
-        .get(id, &cap.token)
+        .get(&id, &cap.token)
         .await?
         .ok_or(Error::SessionNotFound)
 }

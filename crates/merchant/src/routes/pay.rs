@@ -13,12 +13,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use mobilepay_wire::ids::CheckoutId;
 use mobilepay_wire::merchant::CheckoutStatus;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::checkouts::Checkout;
-use crate::ids;
 use crate::routes::assets;
 
 /// What a merchant's own page would send, and what the pay page sends: no inline script or
@@ -135,10 +135,9 @@ pub async fn show(
         Some("en") => &EN,
         _ => &FR,
     };
-    let found = if ids::is_checkout_id(&id) {
-        state.checkouts.get(&id).await
-    } else {
-        Ok(None)
+    let found = match id.parse::<CheckoutId>() {
+        Ok(id) => state.checkouts.get(&id).await,
+        Err(_) => Ok(None),
     };
     match found {
         Ok(Some(checkout)) => {

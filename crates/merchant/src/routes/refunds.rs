@@ -9,6 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use mobilepay_wire::ApiError;
+use mobilepay_wire::ids::{CheckoutId, RefundId};
 use mobilepay_wire::merchant::{CreateRefund, Refund, RefundList};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -76,6 +77,8 @@ async fn get_refund(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Refund>, RefundError> {
+    // A malformed id names no refund: answered as an unknown one.
+    let id: RefundId = id.parse().map_err(|_| RefundError::RefundNotFound)?;
     let refund = refunds::get(&state, &id)
         .await?
         .ok_or(RefundError::RefundNotFound)?;
@@ -125,13 +128,13 @@ async fn list_refunds(
     let Query(params) = query.map_err(|_| {
         RefundError::InvalidParameter("the query string is not checkout_id, limit and cursor")
     })?;
-    if let Some(id) = &params.checkout_id
-        && !crate::ids::is_checkout_id(id)
-    {
-        return Err(RefundError::InvalidParameter(
-            "checkout_id must be a checkout's id (chk_ and 24 hex digits)",
-        ));
-    }
+    let checkout_id = match params.checkout_id.as_deref() {
+        None => None,
+        Some(text) => Some(
+            text.parse::<CheckoutId>()
+                .map_err(|_| RefundError::InvalidParameter(refunds::CHECKOUT_ID_MESSAGE))?,
+        ),
+    };
     let limit = match params.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -143,13 +146,12 @@ async fn list_refunds(
     let cursor = match params.cursor.as_deref() {
         None => None,
         Some(text) => Some(
-            refunds::decode_cursor(text).ok_or(RefundError::InvalidParameter(
+            crate::ids::position(text).ok_or(RefundError::InvalidParameter(
                 "cursor must be a created_at.id position, as next_cursor is",
             ))?,
         ),
     };
-    let (page, next_cursor) =
-        refunds::list(&state, params.checkout_id.as_deref(), limit, cursor).await?;
+    let (page, next_cursor) = refunds::list(&state, checkout_id.as_ref(), limit, cursor).await?;
     Ok(Json(RefundList {
         data: page.iter().map(refunds::Refund::wire).collect(),
         next_cursor,

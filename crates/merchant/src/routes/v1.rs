@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use mobilepay_wire::ApiError;
+use mobilepay_wire::ids::CheckoutId;
 use mobilepay_wire::merchant::{Checkout, CheckoutList, CheckoutStatus, CreateCheckout};
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -242,6 +243,7 @@ async fn get_checkout(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Checkout>, Error> {
+    let id = checkout_id(&id)?;
     let checkout = state
         .checkouts
         .get(&id)
@@ -277,6 +279,14 @@ async fn cancel_checkout(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Checkout>, Error> {
-    let checkout = state.checkouts.cancel(&state.sessions, &id).await?;
+    let checkout = state
+        .checkouts
+        .cancel(&state.sessions, &checkout_id(&id)?)
+        .await?;
     Ok(Json(state.checkouts.wire(&checkout)))
+}
+
+/// A path's checkout id; a malformed one names no checkout, and is answered as an unknown one.
+fn checkout_id(text: &str) -> Result<CheckoutId, Error> {
+    text.parse().map_err(|_| Error::CheckoutNotFound)
 }

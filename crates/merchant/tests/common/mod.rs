@@ -912,7 +912,7 @@ pub fn content_type(response: &reqwest::Response) -> String {
 /// `/v1/checkouts` creates it, under a fresh reference.
 pub async fn place_order_in(state: &AppState) -> Checkout {
     let new = NewCheckout::parse(mobilepay_wire::merchant::CreateCheckout {
-        amount: 25_000,
+        amount: mobilepay_wire::Amount::new(25_000),
         description: "Pagne wax 6 yards".to_owned(),
         reference: mobilepay_merchant::ids::random_token("order-", 8),
         metadata: None,

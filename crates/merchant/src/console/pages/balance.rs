@@ -24,7 +24,7 @@ pub async fn page(
             StatusCode::OK,
             html! {
                 p.balance {
-                    span.amount { (lang.fcfa(i64::try_from(balance.balance).unwrap_or(i64::MAX))) }
+                    span.amount { (lang.fcfa(balance.balance)) }
                 }
                 p.muted { (lang.t("Au ", "As of ")) (when(&balance.as_of)) }
             },

@@ -16,6 +16,8 @@ use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use mobilepay_wire::Amount;
+use mobilepay_wire::ids::CheckoutId;
 use mobilepay_wire::merchant::{Checkout, CheckoutStatus, Refund, RefundStatus};
 use mobilepay_wire::webhook::{EventKind, WebhookEvent};
 use serde::Deserialize;
@@ -55,18 +57,7 @@ fn refund_status(status: RefundStatus, lang: Lang) -> &'static str {
 }
 
 fn event_name(kind: &str, lang: Lang) -> &'static str {
-    match kind {
-        "checkout.paid" => lang.t("Payé", "Paid"),
-        "checkout.payment_failed" => {
-            lang.t("Tentative de paiement échouée", "Payment attempt failed")
-        }
-        "checkout.expired" => lang.t("Expiré", "Expired"),
-        "checkout.canceled" => lang.t("Annulé", "Canceled"),
-        "checkout.amount_mismatch" => lang.t("Montant reçu différent", "Amount mismatch"),
-        "refund.succeeded" => lang.t("Remboursement effectué", "Refund succeeded"),
-        "refund.failed" => lang.t("Remboursement échoué", "Refund failed"),
-        _ => lang.t("Autre événement", "Other event"),
-    }
+    super::event_name(kind, lang).unwrap_or_else(|| lang.t("Autre événement", "Other event"))
 }
 
 fn delivery_status(status: &str, lang: Lang) -> &'static str {
@@ -181,11 +172,11 @@ fn search(filters: &Filters, lang: Lang) -> Result<Search, &'static str> {
 struct Listed {
     id: String,
     status: String,
-    amount: i64,
+    amount: Amount,
     description: String,
     reference: String,
     created_at: i64,
-    refunded: i64,
+    refunded: Amount,
 }
 
 /// A `LIKE` pattern that finds `text` anywhere, its own `%`, `_` and `\` taken literally.
@@ -381,7 +372,7 @@ fn table(rows: &[Listed], filters: &Filters, next: Option<&str>, lang: Lang) -> 
                         p.line.muted {
                             span {
                                 strong.status { (CheckoutStatus::parse(&row.status).map_or("—", |s| status_name(s, lang))) }
-                                @if row.refunded > 0 {
+                                @if row.refunded > Amount::ZERO {
                                     " · " (lang.t("remboursé ", "refunded ")) (lang.fcfa(row.refunded))
                                 }
                             }
@@ -466,7 +457,7 @@ struct Timeline {
 }
 
 async fn checkout(state: &Arc<AppState>, id: &str) -> Result<Checkout, PageError> {
-    if !ids::is_checkout_id(id) {
+    if id.parse::<CheckoutId>().is_err() {
         return Err(PageError::CheckoutNotFound);
     }
     let answer = v1::call(
@@ -605,7 +596,7 @@ fn notice_text(timeline: &Timeline, notice: &Notice, lang: Lang) -> Option<Strin
         .flatten()
         .find(|r| r.id == notice.refund)
     {
-        let amount = lang.fcfa(i64::try_from(refund.amount).unwrap_or(i64::MAX));
+        let amount = lang.fcfa(refund.amount);
         return Some(match (lang, refund.status) {
             (Lang::Fr, RefundStatus::Failed) => format!("Remboursement de {amount} refusé."),
             (Lang::En, RefundStatus::Failed) => format!("Refund of {amount} refused."),
@@ -650,7 +641,7 @@ fn page(
         Lang::En => format!("Checkout {}", checkout.reference),
     };
     let here = format!("/console/checkouts/{}", checkout.id);
-    let amount = |a: u64| lang.fcfa(i64::try_from(a).unwrap_or(i64::MAX));
+    let amount = |a: Amount| lang.fcfa(a);
     layout(
         lang,
         &title,
@@ -701,13 +692,13 @@ fn refunds_section(
         .as_deref()
         .and_then(crate::refunds::country_of);
     let refundable = checkout.status == CheckoutStatus::Paid
-        && checkout.amount_refundable > 0
+        && checkout.amount_refundable > Amount::ZERO
         && country.is_some();
     let bounds = match country {
         Some("CI") => crate::refunds::LOCAL_BOUNDS,
         _ => crate::refunds::INTERNATIONAL_BOUNDS,
     };
-    let amount = |a: u64| lang.fcfa(i64::try_from(a).unwrap_or(i64::MAX));
+    let amount = |a: Amount| lang.fcfa(a);
     let typed = draft
         .amount
         .clone()
@@ -866,14 +857,14 @@ fn received_section(lang: Lang, timeline: &Timeline) -> Markup {
                         li {
                             @match &received.event.kind {
                                 EventKind::PaymentReceived(d) => {
-                                    strong { code { "payment.received" } } " · " (lang.fcfa(i64::try_from(d.amount).unwrap_or(i64::MAX)))
+                                    strong { code { "payment.received" } } " · " (lang.fcfa(d.amount))
                                     " · " (lang.t("de ", "from ")) (d.payer)
                                 }
                                 EventKind::TransactionFailed(d) => {
                                     strong { code { "transaction.failed" } } " · " code { (d.error_code) }
                                 }
                                 EventKind::TransferCompleted(d) => {
-                                    strong { code { "transfer.completed" } } " · " (lang.fcfa(i64::try_from(d.amount).unwrap_or(i64::MAX)))
+                                    strong { code { "transfer.completed" } } " · " (lang.fcfa(d.amount))
                                     " · " code { (d.transfer_id) }
                                 }
                                 EventKind::Unknown { .. } => {}
@@ -993,7 +984,7 @@ pub async fn refund(
     Form(form): Form<RefundForm>,
 ) -> Result<Response, PageError> {
     let key = form_key("refund", &form.form).ok_or(PageError::FormInvalid)?;
-    if !ids::is_checkout_id(&id) {
+    if id.parse::<CheckoutId>().is_err() {
         return Err(PageError::CheckoutNotFound);
     }
     let amount = typed_amount(&form.amount);

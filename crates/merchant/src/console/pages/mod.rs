@@ -113,6 +113,23 @@ pub fn when_seconds(rfc3339: &str) -> String {
         .unwrap_or_else(|| rfc3339.to_owned())
 }
 
+/// What the console calls an event type (a checkout's timeline, the webhook endpoints' form);
+/// `None` for a type it does not name.
+pub fn event_name(kind: &str, lang: Lang) -> Option<&'static str> {
+    Some(match kind {
+        "checkout.paid" => lang.t("Payé", "Paid"),
+        "checkout.payment_failed" => {
+            lang.t("Tentative de paiement échouée", "Payment attempt failed")
+        }
+        "checkout.expired" => lang.t("Expiré", "Expired"),
+        "checkout.canceled" => lang.t("Annulé", "Canceled"),
+        "checkout.amount_mismatch" => lang.t("Montant reçu différent", "Amount mismatch"),
+        "refund.succeeded" => lang.t("Remboursement effectué", "Refund succeeded"),
+        "refund.failed" => lang.t("Remboursement échoué", "Refund failed"),
+        _ => return None,
+    })
+}
+
 /// The operator's message for a refusal code MOBILE-PAY gave a transfer (a payout's, a
 /// refund's).
 pub fn refusal(code: &str, lang: Lang) -> String {

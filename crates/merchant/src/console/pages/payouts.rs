@@ -15,6 +15,7 @@ use axum::extract::{Extension, Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use mobilepay_wire::Amount;
 use mobilepay_wire::api::LocalTransfer;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -29,8 +30,8 @@ use crate::db::now;
 use crate::ids::random_token;
 
 /// MOBILE-PAY's limits for a local transfer, whole FCFA.
-pub const MIN_PAYOUT: u64 = 100;
-pub const MAX_PAYOUT: u64 = 2_000_000;
+pub const MIN_PAYOUT: Amount = Amount::new(100);
+pub const MAX_PAYOUT: Amount = Amount::new(2_000_000);
 /// How long a confirmation can be used: well within the 24 hours MOBILE-PAY keeps an
 /// `Idempotency-Key`, so a late confirmation can never move the money a second time.
 /// The transfer's description at MOBILE-PAY. One text whatever the operator's language: the
@@ -55,7 +56,7 @@ pub fn parse_ci_phone(input: &str) -> Option<String> {
 }
 
 /// A whole number of FCFA within the limits, from what a person types (`25 000`, `25000`).
-pub fn parse_amount(input: &str) -> Option<u64> {
+pub fn parse_amount(input: &str) -> Option<Amount> {
     let digits: String = input
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{202f}')
@@ -66,6 +67,7 @@ pub fn parse_amount(input: &str) -> Option<u64> {
     digits
         .parse()
         .ok()
+        .map(Amount::new)
         .filter(|a| (MIN_PAYOUT..=MAX_PAYOUT).contains(a))
 }
 
@@ -190,7 +192,7 @@ pub async fn ask(
     .bind(&id)
     .bind(&operator.id)
     .bind(&phone)
-    .bind(i64::try_from(amount).map_err(|_| PageError::Internal)?)
+    .bind(amount)
     .bind(at)
     .bind(at + i64::try_from(CONFIRM_WITHIN.as_secs()).unwrap_or(i64::MAX))
     .execute(&state.console.db.pool)
@@ -202,7 +204,7 @@ fn confirm_page(
     lang: Lang,
     operator: &Operator,
     payout_id: &str,
-    amount: u64,
+    amount: Amount,
     phone: &str,
     error: Option<&str>,
 ) -> Markup {
@@ -213,9 +215,9 @@ fn confirm_page(
             @if let Some(error) = error { (alert(error)) }
             dl.card {
                 dt { (lang.t("Montant", "Amount")) }
-                dd { strong { (lang.fcfa(i64::try_from(amount).unwrap_or(i64::MAX))) } }
+                dd { strong { (lang.fcfa(amount)) } }
                 dt { (lang.t("En lettres", "In words")) }
-                dd.words { (fcfa_in_words(amount, lang)) }
+                dd.words { (fcfa_in_words(amount.get(), lang)) }
                 dt { (lang.t("Vers", "To")) }
                 dd { (phone) }
             }
@@ -239,10 +241,10 @@ pub struct ConfirmForm {
 #[derive(Debug, sqlx::FromRow)]
 struct Payout {
     phone: String,
-    amount: i64,
+    amount: Amount,
     status: String,
     transfer_id: Option<String>,
-    balance_after: Option<i64>,
+    balance_after: Option<Amount>,
     error_code: Option<String>,
     expires_at: i64,
 }
@@ -274,10 +276,10 @@ pub async fn confirm(
     if payout.expires_at <= now() {
         return Err(PageError::PayoutExpired);
     }
-    let amount = u64::try_from(payout.amount).map_err(|_| PageError::Internal)?;
+    let amount = payout.amount;
     let request = LocalTransfer {
         recipient_phone: payout.phone.clone(),
-        amount,
+        amount: amount.get(),
         description: Some(PAYOUT_DESCRIPTION.to_owned()),
     };
     let key = idempotency_key(&form.payout);
@@ -292,11 +294,11 @@ pub async fn confirm(
                  WHERE id = $3",
             )
             .bind(&transfer.transfer_id)
-            .bind(i64::try_from(transfer.balance_after).unwrap_or(i64::MAX))
+            .bind(Amount::new(transfer.balance_after))
             .bind(&form.payout)
             .execute(&state.console.db.pool)
             .await?;
-            tracing::info!(transfer_id = %transfer.transfer_id, amount, "console payout sent");
+            tracing::info!(transfer_id = %transfer.transfer_id, %amount, "console payout sent");
             Ok(done)
         }
         // Nothing moved and MOBILE-PAY may not have recorded the key: the same confirmation can
@@ -386,7 +388,7 @@ pub async fn result(
 
 #[cfg(test)]
 mod tests {
-    use super::{idempotency_key, parse_amount, parse_ci_phone};
+    use super::{Amount, idempotency_key, parse_amount, parse_ci_phone};
 
     #[test]
     fn phones_of_cote_d_ivoire_are_read_as_people_type_them() {
@@ -415,9 +417,9 @@ mod tests {
 
     #[test]
     fn amounts_are_whole_fcfa_within_the_local_transfer_limits() {
-        assert_eq!(parse_amount("25 000"), Some(25_000));
-        assert_eq!(parse_amount("100"), Some(100));
-        assert_eq!(parse_amount("2000000"), Some(2_000_000));
+        assert_eq!(parse_amount("25 000"), Some(Amount::new(25_000)));
+        assert_eq!(parse_amount("100"), Some(Amount::new(100)));
+        assert_eq!(parse_amount("2000000"), Some(Amount::new(2_000_000)));
         for bad in ["", "99", "2000001", "25,5", "-100", "1e3", "cent"] {
             assert_eq!(parse_amount(bad), None, "{bad:?}");
         }

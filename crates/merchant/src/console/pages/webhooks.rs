@@ -94,16 +94,7 @@ async fn endpoints(state: &AppState) -> Result<Vec<Endpoint>, PageError> {
 fn event_label(kind: &str, lang: Lang) -> &'static str {
     match kind {
         "*" => lang.t("Tous les événements", "Every event"),
-        "checkout.paid" => lang.t("Payé", "Paid"),
-        "checkout.payment_failed" => {
-            lang.t("Tentative de paiement échouée", "Payment attempt failed")
-        }
-        "checkout.expired" => lang.t("Expiré", "Expired"),
-        "checkout.canceled" => lang.t("Annulé", "Canceled"),
-        "checkout.amount_mismatch" => lang.t("Montant reçu différent", "Amount mismatch"),
-        "refund.succeeded" => lang.t("Remboursement effectué", "Refund succeeded"),
-        "refund.failed" => lang.t("Remboursement échoué", "Refund failed"),
-        _ => lang.t("Autre", "Other"),
+        _ => super::event_name(kind, lang).unwrap_or_else(|| lang.t("Autre", "Other")),
     }
 }
 
