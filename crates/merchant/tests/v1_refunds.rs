@@ -94,7 +94,12 @@ async fn a_full_refund_is_a_transfer_back_to_the_payer_that_succeeds_on_transfer
 
     let refund = created(refund(&app, &id, 25_000).await).await;
 
-    assert_eq!(refund["status"], "pending");
+    // `pending` — unless the sandbox's `transfer.completed` came in before its answer to the
+    // transfer did: the backend then applies it at once, and the answer is already the end.
+    assert!(
+        ["pending", "succeeded"].contains(&refund["status"].as_str().unwrap_or_default()),
+        "{refund}"
+    );
     assert_eq!(refund["checkout_id"], id.as_str());
     assert_eq!(refund["amount"], 25_000);
     assert_eq!(refund["currency"], "FCFA");
