@@ -143,24 +143,8 @@ mod tests {
     mod database {
         use super::Amount;
 
-        /// A SQLite file through sqlx's `Any` driver, as the merchant backend opens one.
         async fn pool() -> (sqlx::AnyPool, tempfile::TempDir) {
-            sqlx::any::install_default_drivers();
-            let dir = tempfile::tempdir().expect("a scratch folder");
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("t.sqlite3").display()
-            );
-            let pool = sqlx::any::AnyPoolOptions::new()
-                .max_connections(1)
-                .connect(&url)
-                .await
-                .expect("opens");
-            sqlx::query("CREATE TABLE t (amount BIGINT NOT NULL)")
-                .execute(&pool)
-                .await
-                .expect("creates");
-            (pool, dir)
+            crate::test_db::table("CREATE TABLE t (amount BIGINT NOT NULL)").await
         }
 
         #[tokio::test]

@@ -232,21 +232,7 @@ mod tests {
     #[cfg(feature = "sqlx")]
     #[tokio::test]
     async fn an_id_is_a_text_column_and_a_malformed_one_is_a_decoding_error() {
-        sqlx::any::install_default_drivers();
-        let dir = tempfile::tempdir().expect("a scratch folder");
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("t.sqlite3").display()
-        );
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .expect("opens");
-        sqlx::query("CREATE TABLE t (id TEXT NOT NULL)")
-            .execute(&pool)
-            .await
-            .expect("creates");
+        let (pool, _dir) = crate::test_db::table("CREATE TABLE t (id TEXT NOT NULL)").await;
         let id = RefundId::from_random([7; 12]);
         sqlx::query("INSERT INTO t (id) VALUES ($1)")
             .bind(&id)

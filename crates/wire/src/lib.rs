@@ -60,6 +60,8 @@ pub mod ids;
 pub mod merchant;
 #[cfg(feature = "proptest")]
 pub mod strategies;
+#[cfg(all(test, feature = "sqlx"))]
+mod test_db;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};
