@@ -196,14 +196,7 @@ mod tests {
                 .execute(&pool)
                 .await
                 .expect("stores");
-            let error = sqlx::query_scalar::<_, Amount>("SELECT amount FROM t")
-                .fetch_one(&pool)
-                .await
-                .expect_err("refused");
-            assert!(
-                matches!(error, sqlx::Error::ColumnDecode { .. }),
-                "{error:?}"
-            );
+            crate::test_db::assert_refused_as::<Amount>(&pool, "SELECT amount FROM t").await;
         }
     }
 }

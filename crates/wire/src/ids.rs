@@ -248,13 +248,6 @@ mod tests {
             .execute(&pool)
             .await
             .expect("changes");
-        let error = sqlx::query_scalar::<_, RefundId>("SELECT id FROM t")
-            .fetch_one(&pool)
-            .await
-            .expect_err("refused");
-        assert!(
-            matches!(error, sqlx::Error::ColumnDecode { .. }),
-            "{error:?}"
-        );
+        crate::test_db::assert_refused_as::<RefundId>(&pool, "SELECT id FROM t").await;
     }
 }

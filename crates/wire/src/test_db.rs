@@ -18,3 +18,19 @@ pub(crate) async fn table(create: &str) -> (sqlx::AnyPool, tempfile::TempDir) {
     sqlx::query(create).execute(&pool).await.expect("creates");
     (pool, dir)
 }
+
+/// Asserts that reading `select`'s one value as a `T` is refused as a decoding error (a value
+/// of the column that `T` does not accept), never read as something else.
+pub(crate) async fn assert_refused_as<T>(pool: &sqlx::AnyPool, select: &str)
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + Unpin + std::fmt::Debug,
+{
+    let error = sqlx::query_scalar::<_, T>(select)
+        .fetch_one(pool)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(error, sqlx::Error::ColumnDecode { .. }),
+        "{error:?}"
+    );
+}
