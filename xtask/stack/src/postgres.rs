@@ -27,9 +27,20 @@ impl Postgres {
             .max()
             .context("no initdb under /usr/lib/postgresql")?;
         let port = free_port()?;
-        let dir = work.join(format!("postgres-{port}"));
-        std::fs::create_dir_all(&dir)?;
         let as_postgres = xtask::is_root();
+        // Run as `postgres`, the server must reach its folder: not under a checkout that may
+        // sit in a folder only root can enter (`mktemp -d` makes them 0700), but in a folder
+        // of its own under the system's temporary one (world-traversable), as the merchant's
+        // tests do.
+        let dir = if as_postgres {
+            tempfile::Builder::new()
+                .prefix(&format!("mobilepay-postgres-{port}-"))
+                .tempdir()?
+                .keep()
+        } else {
+            work.join(format!("postgres-{port}"))
+        };
+        std::fs::create_dir_all(&dir)?;
         if as_postgres {
             run(std::process::Command::new("chown")
                 .args(["-R", "postgres:postgres"])
